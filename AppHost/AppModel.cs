@@ -1,0 +1,50 @@
+using AppHost.Hosting;
+
+namespace AppHost;
+
+/// <summary>Knobs of the Aspire.Inference graph, bound from the command line (<c>--workers 3</c>) and environment.</summary>
+public sealed class AppModelOptions
+{
+    public int Workers { get; set; } = 2;
+
+    public int Gateways { get; set; } = 1;
+
+    /// <summary>Port of the first gateway; 0 picks a free one (tests).</summary>
+    public int GatewayPort { get; set; } = 8080;
+
+    /// <summary>The model bucket (<c>ConnectionStrings__models</c>): a directory, by default the repository's <c>models/</c>.</summary>
+    public string? Models { get; set; }
+}
+
+/// <summary>The application graph, shared by <c>dotnet run --project AppHost</c> and the test fixture.</summary>
+public static class AppModel
+{
+    public static DistributedApplicationBuilder Configure(DistributedApplicationBuilder builder, AppModelOptions options)
+    {
+        if (options.Workers < 1 || options.Gateways < 1)
+        {
+            throw new ArgumentException("--workers and --gateways take a number of at least 1.");
+        }
+
+        var cache = builder.AddRedis("cache");
+        var messaging = builder.AddRabbitMQ("messaging");
+        var models = builder.AddConnectionString("models", options.Models ?? Path.Combine(Projects.RepositoryInfo.Root, "models"));
+
+        builder.AddProject<Projects.ModelSync>("modelsync")
+            .WithReference(cache).WithReference(messaging).WithReference(models)
+            .WaitFor(cache).WaitFor(messaging);
+
+        builder.AddProject<Projects.Worker>("worker")
+            .WithReference(cache).WithReference(messaging).WithReference(models)
+            .WaitFor(cache).WaitFor(messaging)
+            .WithReplicas(options.Workers);
+
+        builder.AddProject<Projects.Gateway>("gateway")
+            .WithHttpEndpoint(options.GatewayPort)
+            .WithReference(cache).WithReference(messaging).WithReference(models)
+            .WaitFor(cache).WaitFor(messaging)
+            .WithReplicas(options.Gateways);
+
+        return builder;
+    }
+}

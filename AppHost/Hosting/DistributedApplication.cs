@@ -1,0 +1,226 @@
+using System.Globalization;
+
+namespace AppHost.Hosting;
+
+/// <summary>
+/// Runs an application graph: allocates ports, starts every replica in dependency order (WaitFor),
+/// supervises them, and stops everything — gracefully, then forcefully — leaving nothing behind.
+/// </summary>
+public sealed class DistributedApplication : IAsyncDisposable
+{
+    private readonly List<IResource> _resources;
+    private readonly List<ReplicaRunner> _replicas = [];
+    private readonly object _echoGate = new();
+    private int _stopped;
+    private volatile bool _stopping;
+
+    internal DistributedApplication(DistributedApplicationOptions options, List<IResource> resources)
+    {
+        Options = options;
+        _resources = resources;
+    }
+
+    public DistributedApplicationOptions Options { get; }
+
+    public ResourceModel Model { get; } = new();
+
+    public IReadOnlyList<IResource> Resources => _resources;
+
+    /// <summary>True once shutdown began: replicas that exit now (e.g. from the terminal's Ctrl+C) are not restarted.</summary>
+    public bool IsStopping => _stopping;
+
+    /// <summary>Marks the start of shutdown; call it from a signal handler before <see cref="StopAsync"/>.</summary>
+    public void BeginShutdown() => _stopping = true;
+
+    private IEnumerable<ExecutableResource> Executables => _resources.OfType<ExecutableResource>();
+
+    /// <summary>Starts every resource and returns once all replicas are Running; throws if one cannot start in time.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        Prerequisites.Check(Executables);
+        Directory.CreateDirectory(Options.RunDirectory);
+        AllocatePorts();
+        foreach (var resource in Executables)
+        {
+            for (var i = 0; i < resource.Replicas; i++)
+            {
+                var dataDirectory = Path.Combine(Options.RunDirectory, resource.ReplicaName(i));
+                _replicas.Add(new ReplicaRunner(this, resource, i, dataDirectory));
+            }
+        }
+        foreach (var replica in _replicas)
+        {
+            replica.Start();
+        }
+        var timeout = Executables.Select(r => r.StartupTimeout).DefaultIfEmpty(TimeSpan.Zero).Max() * 2;
+        await Model.WaitUntilAsync(
+            m =>
+            {
+                var failed = m.Snapshots.FirstOrDefault(s => s.State == ResourceState.FailedToStart);
+                return failed is not null
+                    ? throw new InvalidOperationException($"{failed.Name} failed to start: {failed.Health}")
+                    : m.Snapshots.All(s => s.IsRunning);
+            },
+            timeout,
+            cancellationToken);
+    }
+
+    /// <summary>Waits for a resource (all its replicas) to be Running.</summary>
+    public Task WaitForResourceHealthyAsync(string resourceName, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        Model.WaitUntilAsync(
+            m => m.Snapshots.Where(s => s.Resource == resourceName).ToList() is { Count: > 0 } replicas && replicas.All(s => s.IsRunning),
+            timeout ?? TimeSpan.FromSeconds(120),
+            cancellationToken);
+
+    public string? GetConnectionString(string resourceName) =>
+        _resources.OfType<IResourceWithConnectionString>().FirstOrDefault(r => r.Name == resourceName)?.ConnectionString;
+
+    /// <summary>The HTTP endpoint of one replica of a project, e.g. <c>GetEndpoint("gateway", 1)</c>.</summary>
+    public Uri GetEndpoint(string resourceName, int replica = 0)
+    {
+        var resource = Executables.FirstOrDefault(r => r.Name == resourceName)
+            ?? throw new ArgumentException($"No resource named '{resourceName}'.", nameof(resourceName));
+        return new Uri(resource.HttpEndpoints.ElementAtOrDefault(replica)
+            ?? throw new ArgumentException($"'{resourceName}' has no HTTP endpoint for replica {replica}.", nameof(replica)));
+    }
+
+    public HttpClient CreateHttpClient(string resourceName, int replica = 0) =>
+        new() { BaseAddress = GetEndpoint(resourceName, replica), Timeout = TimeSpan.FromSeconds(100) };
+
+    public ConsoleLog GetConsoleLog(string replicaName) => Replica(replicaName).Log;
+
+    public Task RestartReplicaAsync(string replicaName) => Replica(replicaName).RestartAsync();
+
+    public Task StopReplicaAsync(string replicaName) => Replica(replicaName).StopAsync();
+
+    public void StartReplica(string replicaName) => Replica(replicaName).Start();
+
+    /// <summary>Stops projects first (they depend on the servers), then the servers; idempotent.</summary>
+    public async Task StopAsync()
+    {
+        _stopping = true;
+        if (Interlocked.Exchange(ref _stopped, 1) == 1)
+        {
+            return;
+        }
+        var projects = _replicas.Where(r => r.Resource is ProjectResource).ToList();
+        await Task.WhenAll(projects.Select(r => r.StopAsync()));
+        await Task.WhenAll(_replicas.Except(projects).Select(r => r.StopAsync()));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        if (Options.DeleteRunDirectoryOnDispose)
+        {
+            try
+            {
+                Directory.Delete(Options.RunDirectory, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A file still held open: the folder is under the run folder and git-ignored anyway.
+            }
+        }
+    }
+
+    internal async Task WaitForDependenciesAsync(ExecutableResource resource, CancellationToken token)
+    {
+        var names = resource.WaitsFor.OfType<ExecutableResource>().Select(r => r.Name).ToHashSet();
+        if (names.Count == 0)
+        {
+            return;
+        }
+        await Model.WaitUntilAsync(
+            m => names.All(n => m.Snapshots.Where(s => s.Resource == n).ToList() is { Count: > 0 } replicas && replicas.All(s => s.IsRunning)),
+            Timeout.InfiniteTimeSpan,
+            token);
+    }
+
+    /// <summary>The environment of one replica, with Aspire's variable names.</summary>
+    internal Dictionary<string, string> EnvironmentFor(ExecutableResource resource, int index)
+    {
+        var env = new Dictionary<string, string>(resource.Environment, StringComparer.Ordinal);
+        foreach (var reference in resource.References)
+        {
+            env[$"ConnectionStrings__{reference.Name}"] = reference.ConnectionString;
+        }
+        foreach (var service in resource.ServiceReferences)
+        {
+            var i = 0;
+            foreach (var endpoint in service.HttpEndpoints)
+            {
+                env[$"services__{service.Name}__http__{i++}"] = endpoint;
+            }
+        }
+        if (resource is ProjectResource)
+        {
+            env["ASPNETCORE_URLS"] = resource.HttpEndpoints.ElementAt(index);
+            env["DOTNET_ENVIRONMENT"] = Options.Environment;
+            env["ASPNETCORE_ENVIRONMENT"] = Options.Environment;
+            env["OTEL_SERVICE_NAME"] = resource.Name;
+            env["OTEL_RESOURCE_ATTRIBUTES"] = $"service.instance.id={resource.ReplicaName(index)}";
+            env["DOTNET_SYSTEM_CONSOLE_ALLOW_ANSI_COLOR_REDIRECTION"] = "false";
+            env["Logging__Console__FormatterName"] = "simple";
+            env["Logging__Console__FormatterOptions__SingleLine"] = "true";
+            if (!string.IsNullOrEmpty(Options.OtlpEndpoint))
+            {
+                env["OTEL_EXPORTER_OTLP_ENDPOINT"] = Options.OtlpEndpoint;
+            }
+        }
+        return env;
+    }
+
+    internal void Echo(LogLine line)
+    {
+        if (Options.ConsoleEcho is not { } writer)
+        {
+            return;
+        }
+        lock (_echoGate)
+        {
+            writer.WriteLine($"[{line.Replica}] {line.Text}");
+        }
+    }
+
+    private void AllocatePorts()
+    {
+        var taken = new HashSet<int>();
+        foreach (var resource in Executables)
+        {
+            if (resource.Port is { } fixedPort)
+            {
+                resource.AllocatedPorts = Enumerable.Range(fixedPort, resource.Replicas).ToArray();
+                foreach (var port in resource.AllocatedPorts)
+                {
+                    if (!PortAllocator.IsFree(port))
+                    {
+                        throw new MissingPrerequisiteException(
+                            $"{resource.Name}: port {port} is already in use; stop what holds it or pick another port (e.g. --gateway-port 0 for a free one)");
+                    }
+                    taken.Add(port);
+                }
+            }
+        }
+        foreach (var resource in Executables)
+        {
+            if (resource.Port is null && (resource.HasHttpEndpoint || resource is IResourceWithConnectionString))
+            {
+                resource.AllocatedPorts = Enumerable.Range(0, resource.Replicas).Select(_ => PortAllocator.GetFreePort(taken)).ToArray();
+            }
+            if (resource is RabbitMQServerResource rabbit)
+            {
+                rabbit.DistributionPort = PortAllocator.GetFreePort(taken);
+                rabbit.EpmdPort = PortAllocator.GetFreePort(taken);
+                if (rabbit.NodeName.Length == 0)
+                {
+                    rabbit.NodeName = $"{rabbit.Name}-{rabbit.AllocatedPorts[0].ToString(CultureInfo.InvariantCulture)}@localhost";
+                }
+            }
+        }
+    }
+
+    private ReplicaRunner Replica(string replicaName) =>
+        _replicas.FirstOrDefault(r => r.Name == replicaName)
+        ?? throw new ArgumentException($"No replica named '{replicaName}'; replicas: {string.Join(", ", _replicas.Select(r => r.Name))}.", nameof(replicaName));
+}

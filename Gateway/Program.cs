@@ -1,0 +1,11 @@
+using ServiceDefaults.Caching;
+using ServiceDefaults.Messaging;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddRedisClient("cache");
+builder.AddRabbitMQClient("messaging");
+
+var app = builder.Build();
+app.MapDefaultEndpoints();
+app.Run();

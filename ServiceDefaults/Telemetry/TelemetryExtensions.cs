@@ -1,0 +1,82 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry;
+using OpenTelemetry.Logs;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace ServiceDefaults.Telemetry;
+
+/// <summary>
+/// OpenTelemetry wired on the SDK directly (the hosting/instrumentation packages don't restore here).
+/// Traces, metrics and logs go over OTLP only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+/// </summary>
+public static class TelemetryExtensions
+{
+    /// <summary>Prefix of every ActivitySource and Meter in the solution.</summary>
+    public const string SourcePrefix = "Aspire.Inference";
+
+    public static IHostApplicationBuilder ConfigureOpenTelemetry(this IHostApplicationBuilder builder)
+    {
+        var endpoint = builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
+        if (string.IsNullOrWhiteSpace(endpoint))
+        {
+            return builder;
+        }
+
+        var serviceName = builder.Configuration["OTEL_SERVICE_NAME"] ?? builder.Environment.ApplicationName;
+        var resource = ResourceBuilder.CreateDefault().AddService(serviceName);
+
+        builder.Logging.AddOpenTelemetry(o =>
+        {
+            o.SetResourceBuilder(resource);
+            o.IncludeFormattedMessage = true;
+            o.IncludeScopes = true;
+            o.AddOtlpExporter();
+        });
+
+        builder.Services.AddSingleton(_ => new TelemetryProviders(
+            Sdk.CreateTracerProviderBuilder()
+                .SetResourceBuilder(resource)
+                .AddSource(SourcePrefix + ".*")
+                .AddOtlpExporter()
+                .Build(),
+            Sdk.CreateMeterProviderBuilder()
+                .SetResourceBuilder(resource)
+                .AddMeter(SourcePrefix + ".*")
+                .AddOtlpExporter()
+                .Build()));
+        // Resolving the providers at start makes the container own (and flush) them at shutdown.
+        builder.Services.AddHostedService<TelemetryLifetime>();
+        return builder;
+    }
+}
+
+internal sealed class TelemetryLifetime(TelemetryProviders providers) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        providers.Flush();
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>Holds the providers so the container flushes and disposes them at shutdown.</summary>
+internal sealed class TelemetryProviders(TracerProvider? tracer, MeterProvider? meter) : IDisposable
+{
+    public void Flush()
+    {
+        tracer?.ForceFlush(2000);
+        meter?.ForceFlush(2000);
+    }
+
+    public void Dispose()
+    {
+        tracer?.Dispose();
+        meter?.Dispose();
+    }
+}

