@@ -20,6 +20,9 @@ public sealed class DistributedApplication : IAsyncDisposable
         _resources = resources;
     }
 
+    /// <summary>Environment variable set on every child process to the run folder of the AppHost that started it.</summary>
+    public const string RunMarkerVariable = "ASPIRE_INFERENCE_APPHOST_RUN";
+
     public DistributedApplicationOptions Options { get; }
 
     public ResourceModel Model { get; } = new();
@@ -140,7 +143,11 @@ public sealed class DistributedApplication : IAsyncDisposable
     /// <summary>The environment of one replica, with Aspire's variable names.</summary>
     internal Dictionary<string, string> EnvironmentFor(ExecutableResource resource, int index)
     {
-        var env = new Dictionary<string, string>(resource.Environment, StringComparer.Ordinal);
+        var env = new Dictionary<string, string>(resource.Environment, StringComparer.Ordinal)
+        {
+            // Marks every process this AppHost started (inherited by their children, e.g. epmd), for operators and leak checks.
+            [RunMarkerVariable] = Options.RunDirectory,
+        };
         foreach (var reference in resource.References)
         {
             env[$"ConnectionStrings__{reference.Name}"] = reference.ConnectionString;

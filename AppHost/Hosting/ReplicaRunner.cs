@@ -11,6 +11,8 @@ internal sealed class ReplicaRunner
     private static readonly TimeSpan HealthInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan StableAfter = TimeSpan.FromSeconds(30);
 
+    private static readonly string? SetsidPath = File.Exists("/usr/bin/setsid") ? "/usr/bin/setsid" : null;
+
     private readonly DistributedApplication _app;
     private readonly object _gate = new();
     private CancellationTokenSource _lifetime = new();
@@ -156,7 +158,9 @@ internal sealed class ReplicaRunner
 
     private Process? Launch(ReplicaStartContext context)
     {
-        var info = new ProcessStartInfo(Resource.Command)
+        // setsid gives the replica its own session (same PID: it execs), so a terminal's Ctrl+C reaches only the
+        // AppHost, which then stops services before the servers they depend on.
+        var info = new ProcessStartInfo(SetsidPath ?? Resource.Command)
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
@@ -164,6 +168,10 @@ internal sealed class ReplicaRunner
             RedirectStandardInput = true,
             WorkingDirectory = Resource.WorkingDirectory ?? _app.Options.RunDirectory,
         };
+        if (SetsidPath is not null)
+        {
+            info.ArgumentList.Add(Resource.Command);
+        }
         foreach (var arg in Resource.Args.Concat(context.Args))
         {
             info.ArgumentList.Add(arg);

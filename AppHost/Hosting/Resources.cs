@@ -192,9 +192,9 @@ public sealed class RabbitMQServerResource : ExecutableResource, IResourceWithCo
     public string ConnectionString => $"amqp://guest:guest@127.0.0.1:{AllocatedPorts[0]}";
 
     /// <summary>Distribution and epmd ports, allocated once so a restarted node keeps its identity.</summary>
-    internal int DistributionPort { get; set; }
+    public int DistributionPort { get; internal set; }
 
-    internal int EpmdPort { get; set; }
+    public int EpmdPort { get; internal set; }
 
     public string NodeName { get; set; } = "";
 

@@ -1,0 +1,70 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using AppHost.Hosting;
+
+namespace AppHost.Tests;
+
+/// <summary>Finds live processes by the marker variable the AppHost sets on everything it starts.</summary>
+internal static class ChildProcesses
+{
+    public static List<int> WithMarker(string runDirectory)
+    {
+        var needle = Encoding.UTF8.GetBytes($"{DistributedApplication.RunMarkerVariable}={runDirectory}\0");
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid) || !IsAlive(pid))
+            {
+                continue;
+            }
+            try
+            {
+                var environ = File.ReadAllBytes(Path.Combine(dir, "environ"));
+                if (environ.AsSpan().IndexOf(needle) >= 0)
+                {
+                    found.Add(pid);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Exited while we looked.
+            }
+        }
+        return found;
+    }
+
+    /// <summary>True while the process exists and is not a zombie.</summary>
+    public static bool IsAlive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var state = stat[(stat.LastIndexOf(')') + 2)..][0];
+            return state != 'Z' && state != 'X';
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    public static string CommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
+
+    public static void Signal(int pid, int signal) => _ = kill(pid, signal);
+
+    public const int SigInt = 2;
+    public const int SigKill = 9;
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+}
