@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Sets up everything (scripts/setup.sh) and runs every test suite; ends with "N passed, N failed".
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+bash scripts/setup.sh
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+mkdir -p artifacts
+log="artifacts/test-output.txt"
+
+# Soak and benchmark-style tests run from their own scripts, not in the suite.
+set +e
+dotnet test Aspire.Inference.sln -c Debug --filter "Category!=Soak" \
+  --blame-hang-timeout 8m --results-directory artifacts/TestResults 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+passed=0; failed=0
+while read -r f p; do
+  passed=$((passed + p)); failed=$((failed + f))
+done < <(sed -nE 's/.*Failed:[[:space:]]+([0-9]+), Passed:[[:space:]]+([0-9]+),.*/\1 \2/p' "$log")
+
+if [[ $status -ne 0 && $failed -eq 0 ]]; then
+  echo "dotnet test exited with $status (build error or crashed test host; see above)"
+  failed=1
+fi
+echo "$passed passed, $failed failed"
+exit "$status"
