@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -9,10 +10,13 @@ internal static unsafe partial class LibPng
     private const string Library = "libpng16.so.16";
     private const uint ImageVersion = 1; // PNG_IMAGE_VERSION
     private const uint FormatRgb = 0x02; // PNG_FORMAT_RGB
+    private const uint FormatRgba = 0x03; // PNG_FORMAT_RGBA
+    private const uint FormatFlagAlpha = 0x01; // PNG_FORMAT_FLAG_ALPHA
 
     /// <summary>
-    /// Decodes to 8-bit sRGB RGB. Grey, palette and 16-bit images are converted; alpha is removed by compositing over
-    /// white. Dimensions are checked against <paramref name="options"/> after the header is read and before allocation.
+    /// Decodes to 8-bit sRGB RGB. Grey, palette and 16-bit images are converted; alpha (including tRNS) is removed by
+    /// compositing over white in sRGB space, exactly like WebP. (libpng's own background compositing works in linear
+    /// light, which would make the same translucent picture come out lighter from PNG than from WebP.) Dimensions are checked against <paramref name="options"/> after the header is read and before allocation.
     /// </summary>
     public static RgbImage Decode(ReadOnlySpan<byte> png, DecodeOptions options)
     {
@@ -30,15 +34,38 @@ internal static unsafe partial class LibPng
                 ImageLimits.CheckDimensions("PNG", image.Width, image.Height, options);
                 var width = (int)image.Width;
                 var height = (int)image.Height;
-                image.Format = FormatRgb;
                 var pixels = GC.AllocateUninitializedArray<byte>(checked(width * height * 3));
-                var white = new PngColor { Red = 255, Green = 255, Blue = 255 };
-                fixed (byte* destination = pixels)
+                if ((image.Format & FormatFlagAlpha) == 0)
                 {
-                    if (png_image_finish_read(&image, &white, destination, width * 3, null) == 0)
+                    image.Format = FormatRgb;
+                    fixed (byte* destination = pixels)
                     {
-                        throw Corrupt(&image);
+                        if (png_image_finish_read(&image, null, destination, width * 3, null) == 0)
+                        {
+                            throw Corrupt(&image);
+                        }
                     }
+
+                    return new RgbImage(width, height, pixels);
+                }
+
+                image.Format = FormatRgba;
+                var rgba = ArrayPool<byte>.Shared.Rent(checked(width * height * 4));
+                try
+                {
+                    fixed (byte* destination = rgba)
+                    {
+                        if (png_image_finish_read(&image, null, destination, width * 4, null) == 0)
+                        {
+                            throw Corrupt(&image);
+                        }
+                    }
+
+                    Alpha.CompositeOverWhite(rgba.AsSpan(0, width * height * 4), pixels);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(rgba);
                 }
 
                 return new RgbImage(width, height, pixels);
@@ -79,19 +106,11 @@ internal static unsafe partial class LibPng
         public fixed byte Message[64];
     }
 
-    [StructLayout(LayoutKind.Sequential)]
-    private struct PngColor
-    {
-        public byte Red;
-        public byte Green;
-        public byte Blue;
-    }
-
     [LibraryImport(Library)]
     private static partial int png_image_begin_read_from_memory(PngImage* image, byte* memory, nuint size);
 
     [LibraryImport(Library)]
-    private static partial int png_image_finish_read(PngImage* image, PngColor* background, byte* buffer, int rowStride, void* colormap);
+    private static partial int png_image_finish_read(PngImage* image, void* background, byte* buffer, int rowStride, void* colormap);
 
     [LibraryImport(Library)]
     private static partial void png_image_free(PngImage* image);

@@ -57,7 +57,7 @@ internal static unsafe partial class LibWebP
                     }
                 }
 
-                CompositeOverWhite(rgba.AsSpan(0, width * height * 4), pixels);
+                Alpha.CompositeOverWhite(rgba.AsSpan(0, width * height * 4), pixels);
             }
             finally
             {
@@ -65,18 +65,6 @@ internal static unsafe partial class LibWebP
             }
 
             return new RgbImage(width, height, pixels);
-        }
-    }
-
-    private static void CompositeOverWhite(ReadOnlySpan<byte> rgba, Span<byte> rgb)
-    {
-        for (int i = 0, o = 0; i + 3 < rgba.Length; i += 4, o += 3)
-        {
-            int a = rgba[i + 3];
-            var inverse = 255 * (255 - a);
-            rgb[o] = (byte)((rgba[i] * a + inverse + 127) / 255);
-            rgb[o + 1] = (byte)((rgba[i + 1] * a + inverse + 127) / 255);
-            rgb[o + 2] = (byte)((rgba[i + 2] * a + inverse + 127) / 255);
         }
     }
 
