@@ -46,6 +46,7 @@ convert -size 4000x3000 xc:'#3060a0' \
   -quality 70 -strip large.jpg
 
 # Formats the decoder must refuse.
+convert picture.png -colorspace CMYK -quality 90 -strip picture-cmyk.jpg
 convert picture.png -strip picture.gif
 convert picture.png -strip BMP3:picture.bmp
 convert picture.png -strip -compress none picture.tiff

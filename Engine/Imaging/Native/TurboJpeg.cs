@@ -22,6 +22,8 @@ internal static unsafe partial class TurboJpeg
     private const int FlagStopOnWarning = 8192; // TJFLAG_STOPONWARNING
     private const int FlagLimitScans = 32768; // TJFLAG_LIMITSCANS: refuse progressive files with absurd scan counts
     private const int ErrorWarning = 0; // TJERR_WARNING
+    private const int ColorspaceCmyk = 3; // TJCS_CMYK
+    private const int ColorspaceYcck = 4; // TJCS_YCCK
 
     private static readonly (int Num, int Denom)[] DownscaleFactors = LoadDownscaleFactors();
 
@@ -46,6 +48,13 @@ internal static unsafe partial class TurboJpeg
             {
                 throw Corrupt(handle);
             }
+        }
+
+        // TurboJPEG 2.x cannot convert CMYK/YCCK to RGB, and the Adobe inversion conventions make a home-made
+        // conversion a guess; refuse it by name rather than as damage.
+        if (colorspace is ColorspaceCmyk or ColorspaceYcck)
+        {
+            throw new ImageDecodeException(ImageErrorCode.UnsupportedFormat, "CMYK JPEG is not supported; convert the image to RGB.");
         }
 
         return (width, height);

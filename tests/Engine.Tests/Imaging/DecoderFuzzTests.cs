@@ -29,8 +29,14 @@ public sealed class DecoderFuzzTests(ITestOutputHelper output)
         }
 
         var rssBefore = SettledRss();
+        var rssHalfway = 0L;
         for (var i = 0; i < Iterations; i++)
         {
+            if (i == Iterations / 2)
+            {
+                rssHalfway = SettledRss();
+            }
+
             var seedIndex = random.Next(seeds.Length);
             var (mutation, data) = Mutate(seeds[seedIndex], random);
             string outcome;
@@ -56,19 +62,21 @@ public sealed class DecoderFuzzTests(ITestOutputHelper output)
         }
 
         var rssAfter = SettledRss();
-        var growthMb = (rssAfter - rssBefore) / (1024.0 * 1024);
+        var growthMb = Mb(rssAfter - rssBefore);
         output.WriteLine($"fuzz: {Iterations} mutations of {seeds.Length} fixtures");
         foreach (var (outcome, count) in outcomes.OrderByDescending(p => p.Value))
         {
             output.WriteLine($"  {outcome}: {count}");
         }
 
-        output.WriteLine($"  RSS before {rssBefore / (1024.0 * 1024):F1} MB, after {rssAfter / (1024.0 * 1024):F1} MB, growth {growthMb:F1} MB");
+        output.WriteLine($"  RSS before {Mb(rssBefore):F1} MB, halfway {Mb(rssHalfway):F1} MB, after {Mb(rssAfter):F1} MB, growth {growthMb:F1} MB");
 
         Assert.Empty(failures);
         Assert.False(outcomes.ContainsKey("bad image"));
         Assert.True(outcomes.GetValueOrDefault("Corrupt") > Iterations / 10, "the mutations should break most files");
         Assert.True(growthMb < 200, $"RSS grew by {growthMb:F1} MB over the run");
+        // Allocator and GC pools settle in the first half; a real leak keeps growing through the second.
+        Assert.True(Mb(rssAfter - rssHalfway) < 64, $"RSS grew by {Mb(rssAfter - rssHalfway):F1} MB in the second half");
     }
 
     private static (string Mutation, byte[] Data) Mutate(byte[] seed, Random random)
@@ -109,6 +117,8 @@ public sealed class DecoderFuzzTests(ITestOutputHelper output)
                 return ($"3 random bytes, truncated to {end}", data[..end]);
         }
     }
+
+    private static double Mb(long bytes) => bytes / (1024.0 * 1024);
 
     private static long SettledRss()
     {

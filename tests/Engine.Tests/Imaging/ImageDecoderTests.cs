@@ -172,6 +172,7 @@ public sealed class ImageDecoderTests
     [InlineData("picture.bmp", "Bmp")]
     [InlineData("picture.tiff", "Tiff")]
     [InlineData("picture.svg", "Svg")]
+    [InlineData("picture-cmyk.jpg", "CMYK JPEG")]
     public void Formats_other_than_jpeg_png_and_webp_are_unsupported(string file, string name)
     {
         var error = Assert.Throws<ImageDecodeException>(() => TestImages.Decode(file));
