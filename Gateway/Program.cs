@@ -1,3 +1,4 @@
+using Gateway.Jobs;
 using ServiceDefaults.Caching;
 using ServiceDefaults.Messaging;
 
@@ -5,7 +6,13 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddRedisClient("cache");
 builder.AddRabbitMQClient("messaging");
+builder.AddJobPipeline();          // Gateway/Jobs/JobsExtensions.cs
 
 var app = builder.Build();
+app.UseStatusCodePages();
+app.UseDefaultFiles();
+app.UseStaticFiles();              // wwwroot: the browser client
 app.MapDefaultEndpoints();
+app.MapJobsApi();                  // Gateway/Jobs/JobsApi.cs
+app.MapInferenceHub();             // Gateway/Hubs/InferenceHub.cs
 app.Run();

@@ -1,0 +1,32 @@
+using Contracts.Jobs;
+using ServiceDefaults.Jobs;
+
+namespace Gateway.Jobs;
+
+/// <summary>Cancels a job that has not finished; a worker that is already running it will find its result refused.</summary>
+public sealed class JobCanceller(JobStore store, TimeProvider time)
+{
+    /// <summary>The record afterwards (null if unknown) and whether this call cancelled it.</summary>
+    public async Task<(JobRecord? Record, bool Cancelled)> CancelAsync(string id)
+    {
+        var current = await store.GetAsync(id);
+        if (current is null || current.IsTerminal)
+        {
+            return (current, false);
+        }
+        var next = current with
+        {
+            Status = JobStatus.Cancelled,
+            FinishedAt = time.GetUtcNow(),
+            Error = new JobError(JobErrorCodes.Cancelled, "The job was cancelled by the client."),
+        };
+        var result = await store.TransitionAsync(next);
+        return result is { } t ? (t.Record, t.Applied) : (null, false);
+    }
+}
+
+public static class JobIds
+{
+    /// <summary>Job ids are 32 lower-case hex digits (a GUID without dashes).</summary>
+    public static bool IsValid(string id) => id.Length == 32 && id.All(c => char.IsAsciiHexDigitLower(c) || char.IsAsciiDigit(c));
+}

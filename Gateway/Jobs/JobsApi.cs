@@ -1,0 +1,232 @@
+using System.Buffers;
+using Contracts.Jobs;
+using Gateway.Hubs;
+using Gateway.Models;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using ServiceDefaults.Jobs;
+using StackExchange.Redis;
+
+namespace Gateway.Jobs;
+
+/// <summary>The REST jobs API: submit, read (with long-poll), cancel, predict, list models.</summary>
+public static class JobsApi
+{
+    public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
+    {
+        var models = app.MapGroup("/v1/models");
+        models.MapGet("/", ListModels);
+        models.MapPost("/{model}/jobs", SubmitJob);
+        models.MapPost("/{model}/predict", Predict);
+
+        var jobs = app.MapGroup("/v1/jobs");
+        jobs.MapGet("/{id}", GetJob);
+        jobs.MapDelete("/{id}", CancelJob);
+        return app;
+    }
+
+    public sealed record ModelSummary(string Name, string Task, IReadOnlyList<int> Versions, int LatestVersion);
+
+    private static Ok<IEnumerable<ModelSummary>> ListModels(ModelCatalog catalog) =>
+        TypedResults.Ok(catalog.All.Select(m => new ModelSummary(m.Name, m.Task, m.Versions, m.LatestVersion)));
+
+    private static async Task<IResult> SubmitJob(
+        string model, HttpRequest request, JobSubmitter submitter, IOptions<GatewayOptions> options, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var record = await SubmitFromRequestAsync(model, request, submitter, options.Value, cancellationToken);
+            return TypedResults.Accepted($"/v1/jobs/{record.Id}", record);
+        }
+        catch (SubmissionException e)
+        {
+            return Problem(e);
+        }
+    }
+
+    private static async Task<IResult> Predict(
+        string model, HttpRequest request, JobSubmitter submitter, JobStore store, JobWaiters waiters,
+        IOptions<GatewayOptions> options, CancellationToken cancellationToken)
+    {
+        try
+        {
+            Task<JobRecord>? done = null;
+            Action unregister = () => { };
+            try
+            {
+                var record = await SubmitFromRequestAsync(model, request, submitter, options.Value, cancellationToken,
+                    beforePublish: r => done = waiters.Register(r.Id, out unregister));
+                var final = await WaitForAsync(record.Id, done!, store, options.Value.SyncTimeout, cancellationToken);
+                return final switch
+                {
+                    null => TypedResults.Problem(statusCode: 504, title: "The job did not finish in time",
+                        detail: $"Job {record.Id} is still {record.Status.ToWire()}; follow it at /v1/jobs/{record.Id}.",
+                        extensions: new Dictionary<string, object?> { ["code"] = ProblemCodes.Timeout, ["jobId"] = record.Id }),
+                    { Status: JobStatus.Succeeded } => TypedResults.Ok(final),
+                    _ => JobFailedProblem(final),
+                };
+            }
+            finally
+            {
+                unregister();
+            }
+        }
+        catch (SubmissionException e)
+        {
+            return Problem(e);
+        }
+    }
+
+    private static async Task<IResult> GetJob(
+        string id, double? wait, JobStore store, JobWaiters waiters, IOptions<GatewayOptions> options, CancellationToken cancellationToken)
+    {
+        if (!JobIds.IsValid(id))
+        {
+            return Problem(new SubmissionException(400, ProblemCodes.InvalidJobId, "A job id is 32 lower-case hex digits."));
+        }
+        if (wait is { } w && (!double.IsFinite(w) || w < 0 || w > options.Value.MaxWait.TotalSeconds))
+        {
+            return Problem(new SubmissionException(400, ProblemCodes.InvalidOptions,
+                $"wait is a number of seconds from 0 to {options.Value.MaxWait.TotalSeconds:0}."));
+        }
+        try
+        {
+            JobRecord? record;
+            if (wait is > 0)
+            {
+                var done = waiters.Register(id, out var unregister);
+                try
+                {
+                    record = await store.GetAsync(id);
+                    if (record is { IsTerminal: false })
+                    {
+                        record = await WaitForAsync(id, done, store, TimeSpan.FromSeconds(wait.Value), cancellationToken) ?? await store.GetAsync(id);
+                    }
+                }
+                finally
+                {
+                    unregister();
+                }
+            }
+            else
+            {
+                record = await store.GetAsync(id);
+            }
+            return record is null
+                ? Problem(new SubmissionException(404, ProblemCodes.JobNotFound, $"There is no job '{id}' (it may have expired)."))
+                : TypedResults.Ok(record);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            return Problem(new SubmissionException(503, ProblemCodes.StoreUnavailable, "The job store is unavailable; retry shortly.", TimeSpan.FromSeconds(2)));
+        }
+    }
+
+    private static async Task<IResult> CancelJob(string id, JobCanceller canceller)
+    {
+        if (!JobIds.IsValid(id))
+        {
+            return Problem(new SubmissionException(400, ProblemCodes.InvalidJobId, "A job id is 32 lower-case hex digits."));
+        }
+        var (record, cancelled) = await canceller.CancelAsync(id);
+        return record switch
+        {
+            null => Problem(new SubmissionException(404, ProblemCodes.JobNotFound, $"There is no job '{id}'.")),
+            _ when cancelled => TypedResults.Ok(record),
+            _ => Problem(new SubmissionException(409, ProblemCodes.JobAlreadyFinished, $"Job {id} already finished as {record.Status.ToWire()}.")),
+        };
+    }
+
+    /// <summary>Reads the body (bounded by the input limit) and submits it; options come from headers and the query.</summary>
+    internal static async Task<JobRecord> SubmitFromRequestAsync(
+        string model, HttpRequest request, JobSubmitter submitter, GatewayOptions options, CancellationToken cancellationToken,
+        Action<JobRecord>? beforePublish = null)
+    {
+        submitter.ValidateModel(model);
+        var body = await ReadBodyAsync(request, options.MaxInputBytes, cancellationToken);
+        double? timeout = double.TryParse(request.Query["timeout"], System.Globalization.CultureInfo.InvariantCulture, out var t) ? t : null;
+        if (request.Query.ContainsKey("timeout") && timeout is null)
+        {
+            throw new SubmissionException(400, ProblemCodes.InvalidOptions, "timeout is a number of seconds.");
+        }
+        var idempotencyKey = request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } key ? key : null;
+        return await submitter.SubmitAsync(model, body, new SubmitOptions(timeout, idempotencyKey), owner: null, cancellationToken, beforePublish);
+    }
+
+    private static async Task<byte[]> ReadBodyAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength is { } declared && declared > limit)
+        {
+            throw new SubmissionException(413, ProblemCodes.PayloadTooLarge, $"The body is {declared} bytes; the limit is {limit} bytes.");
+        }
+        var buffer = new ArrayBufferWriter<byte>(request.ContentLength is { } n and > 0 ? (int)n : 64 * 1024);
+        while (true)
+        {
+            var memory = buffer.GetMemory(64 * 1024);
+            var read = await request.Body.ReadAsync(memory, cancellationToken);
+            if (read == 0)
+            {
+                break;
+            }
+            buffer.Advance(read);
+            if (buffer.WrittenCount > limit)
+            {
+                throw new SubmissionException(413, ProblemCodes.PayloadTooLarge, $"The body is over the limit of {limit} bytes.");
+            }
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Waits for the terminal record: the notice, or a re-read (the job may have finished before we listened).</summary>
+    internal static async Task<JobRecord?> WaitForAsync(string id, Task<JobRecord> done, JobStore store, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (await store.GetAsync(id) is { IsTerminal: true } finished)
+        {
+            return finished;
+        }
+        try
+        {
+            return await done.WaitAsync(timeout, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
+    }
+
+    internal static IResult Problem(SubmissionException e, HttpContext? context = null)
+    {
+        var result = TypedResults.Problem(
+            statusCode: e.Status,
+            title: e.Code.Replace('_', ' '),
+            detail: e.Message,
+            type: $"https://aspire-inference.dev/problems/{e.Code}",
+            extensions: new Dictionary<string, object?> { ["code"] = e.Code });
+        return e.RetryAfter is { } retry ? new WithRetryAfter(result, retry) : result;
+    }
+
+    internal static IResult JobFailedProblem(JobRecord record) => TypedResults.Problem(
+        statusCode: JobFailedStatus(record),
+        title: $"job {record.Status.ToWire()}",
+        detail: record.Error?.Message ?? $"The job ended as {record.Status.ToWire()}.",
+        type: $"https://aspire-inference.dev/problems/{record.Error?.Code ?? record.Status.ToWire()}",
+        extensions: new Dictionary<string, object?> { ["code"] = record.Error?.Code ?? record.Status.ToWire(), ["job"] = record });
+
+    private static int JobFailedStatus(JobRecord record) => record.Status switch
+    {
+        JobStatus.Failed when record.Error?.Code is JobErrorCodes.InvalidInput or JobErrorCodes.UnsupportedMediaType or JobErrorCodes.ImageTooLarge => 422,
+        JobStatus.Expired => 504,
+        JobStatus.Cancelled => 409,
+        _ => 502,
+    };
+
+    /// <summary>Adds <c>Retry-After</c> to a problem answer (429 and 503).</summary>
+    private sealed class WithRetryAfter(IResult inner, TimeSpan retryAfter) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
+}

@@ -1,0 +1,48 @@
+using Gateway.Hubs;
+using Gateway.Messaging;
+using Gateway.Models;
+using ServiceDefaults.Jobs;
+
+namespace Gateway.Jobs;
+
+public static class JobsExtensions
+{
+    /// <summary>Everything that takes a job in and brings its result back: catalog, store, publisher, relay.</summary>
+    public static WebApplicationBuilder AddJobPipeline(this WebApplicationBuilder builder)
+    {
+        builder.Services.Configure<GatewayOptions>(builder.Configuration.GetSection(GatewayOptions.Section));
+        builder.Services.Configure<JobQueueOptions>(builder.Configuration.GetSection(JobQueueOptions.Section));
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<JobStore>();
+        builder.Services.AddSingleton<JobPublisher>();
+        builder.Services.AddSingleton<ModelCatalog>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelCatalog>());
+        builder.Services.AddSingleton<JobSubmitter>();
+        builder.Services.AddSingleton<JobCanceller>();
+        builder.Services.AddSingleton<JobWaiters>();
+        builder.Services.AddSingleton<JobSubscriptions>();
+        builder.Services.AddSingleton<JobUpdateRelay>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<JobUpdateRelay>());
+
+        var maxInput = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>()?.MaxInputBytes ?? new GatewayOptions().MaxInputBytes;
+        // Kestrel's own cap sits above ours so oversized bodies get our problem+json 413, not a bare one.
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = (long)maxInput * 2 + 1024 * 1024);
+        builder.Services.AddSignalR(o =>
+        {
+            // Inputs travel base64-encoded in the JSON protocol: 4/3 of the bytes plus the envelope.
+            o.MaximumReceiveMessageSize = (long)maxInput * 4 / 3 + 64 * 1024;
+            o.EnableDetailedErrors = false;
+        }).AddJsonProtocol(o =>
+        {
+            o.PayloadSerializerOptions.DefaultIgnoreCondition = JobJson.Options.DefaultIgnoreCondition;
+        });
+        builder.Services.AddProblemDetails();
+        return builder;
+    }
+
+    public static WebApplication MapInferenceHub(this WebApplication app)
+    {
+        app.MapHub<InferenceHub>("/hubs/inference", o => o.AllowStatefulReconnects = true);
+        return app;
+    }
+}

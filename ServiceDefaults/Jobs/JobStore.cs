@@ -1,0 +1,96 @@
+using Contracts;
+using Contracts.Jobs;
+using StackExchange.Redis;
+
+namespace ServiceDefaults.Jobs;
+
+/// <summary>The result of a state change: whether it applied, and the record as stored afterwards.</summary>
+public readonly record struct JobTransition(bool Applied, JobRecord Record);
+
+/// <summary>
+/// Job records in Redis. Every change is one Lua script call that refuses to touch a terminal
+/// record and publishes the new state on <see cref="RedisKeys.JobUpdatesChannel"/> in the same
+/// step, so a stored result and its notice can never disagree — and each costs one round trip.
+/// </summary>
+public sealed class JobStore(IConnectionMultiplexer redis)
+{
+    // KEYS[1] job key, KEYS[2] idempotency key or ''; ARGV[1] record json, ARGV[2] ttl ms. No notice: nobody follows a job before it exists.
+    private const string CreateScript = """
+        if KEYS[2] ~= '' then
+          local existing = redis.call('GET', KEYS[2])
+          if existing then
+            local rec = redis.call('GET', 'job:' .. existing)
+            if rec then return {0, rec} end
+          end
+        end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        if KEYS[2] ~= '' then redis.call('SET', KEYS[2], string.sub(KEYS[1], 5), 'PX', ARGV[2]) end
+        return {1, ARGV[1]}
+        """;
+
+    // KEYS[1] job key; ARGV[1] record json, ARGV[2] channel. Never overwrites a terminal record.
+    private const string TransitionScript = """
+        local cur = redis.call('GET', KEYS[1])
+        if not cur then return {0, false} end
+        local st = string.match(cur, '"status":"(%a+)"')
+        if st == 'succeeded' or st == 'failed' or st == 'expired' or st == 'cancelled' then return {0, cur} end
+        redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+        redis.call('PUBLISH', ARGV[2], ARGV[1])
+        return {1, ARGV[1]}
+        """;
+
+    private IDatabase Db => redis.GetDatabase();
+
+    /// <summary>Stores a new queued job; with an idempotency key already used, returns that job instead (Applied = false).</summary>
+    public async Task<JobTransition> CreateAsync(JobRecord record, TimeSpan ttl, string? idempotencyKey)
+    {
+        var idem = idempotencyKey is null ? "" : RedisKeys.Idempotency(record.Owner ?? "anonymous", idempotencyKey);
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(CreateScript,
+            [RedisKeys.Job(record.Id), idem],
+            [JobJson.Serialize(record), (long)ttl.TotalMilliseconds]))!;
+        return new JobTransition((int)result[0] == 1, JobJson.Deserialize((string)result[1]!));
+    }
+
+    /// <summary>Moves a job to <paramref name="next"/> unless it is already terminal or unknown.</summary>
+    public async Task<JobTransition?> TransitionAsync(JobRecord next)
+    {
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(TransitionScript,
+            [RedisKeys.Job(next.Id)],
+            [JobJson.Serialize(next), RedisKeys.JobUpdatesChannel]))!;
+        if (result[1].IsNull)
+        {
+            return null;
+        }
+        return new JobTransition((int)result[0] == 1, JobJson.Deserialize((string)result[1]!));
+    }
+
+    /// <summary>Removes a record whose job never reached the broker (the client was never given its id).</summary>
+    public Task DeleteAsync(string id) => Db.KeyDeleteAsync(RedisKeys.Job(id));
+
+    public async Task<JobRecord?> GetAsync(string id)
+    {
+        var value = await Db.StringGetAsync(RedisKeys.Job(id));
+        return value.IsNull ? null : JobJson.Deserialize(value!);
+    }
+
+    /// <summary>Reads several records in one round trip (null where a job is unknown or expired from Redis).</summary>
+    public async Task<JobRecord?[]> GetManyAsync(IReadOnlyList<string> ids)
+    {
+        if (ids.Count == 0)
+        {
+            return [];
+        }
+        var keys = new RedisKey[ids.Count];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            keys[i] = RedisKeys.Job(ids[i]);
+        }
+        var values = await Db.StringGetAsync(keys);
+        var records = new JobRecord?[values.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            records[i] = values[i].IsNull ? null : JobJson.Deserialize(values[i]!);
+        }
+        return records;
+    }
+}
