@@ -1,12 +1,14 @@
 using ServiceDefaults.Caching;
 using ServiceDefaults.Messaging;
 using Worker.Heartbeats;
+using Worker.Messaging;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddRedisClient("cache");
 builder.AddRabbitMQClient("messaging");
-builder.AddWorkerHeartbeat();
+builder.AddJobProcessing();        // Worker/Messaging/WorkerPipelineExtensions.cs
+builder.AddWorkerHeartbeat();      // Worker/Heartbeats/WorkerHeartbeat.cs
 
 var app = builder.Build();
 app.MapDefaultEndpoints();

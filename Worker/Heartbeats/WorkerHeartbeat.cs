@@ -1,5 +1,8 @@
 using Contracts;
 using StackExchange.Redis;
+using Worker.Batching;
+using Worker.Inference;
+using Worker.Messaging;
 
 namespace Worker.Heartbeats;
 
@@ -17,7 +20,8 @@ public static class WorkerHeartbeatExtensions
 /// Publishes this replica's state to Redis every <see cref="Interval"/> with a short TTL, so the
 /// dashboard and ModelSync see live workers and a dead one disappears by itself.
 /// </summary>
-public sealed partial class WorkerHeartbeat(IConnectionMultiplexer redis, ServiceIdentity identity, ILogger<WorkerHeartbeat> log)
+public sealed partial class WorkerHeartbeat(
+    IConnectionMultiplexer redis, ServiceIdentity identity, ModelHost models, WorkerStats stats, JobConsumer consumer, ILogger<WorkerHeartbeat> log)
     : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
@@ -39,6 +43,14 @@ public sealed partial class WorkerHeartbeat(IConnectionMultiplexer redis, Servic
                     new HashEntry("pid", Environment.ProcessId),
                     new HashEntry("started", _started.ToUnixTimeMilliseconds()),
                     new HashEntry("seen", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()),
+                    new HashEntry("ready", consumer.IsConsuming ? 1 : 0),
+                    new HashEntry("models", string.Join(",", models.Runners.Select(r => $"{r.Model}:{r.Version}"))),
+                    new HashEntry("inFlight", stats.InFlight),
+                    new HashEntry("batches", stats.Batches),
+                    new HashEntry("jobs", stats.Jobs),
+                    new HashEntry("succeeded", stats.Succeeded),
+                    new HashEntry("failed", stats.Failed),
+                    new HashEntry("meanBatchSize", stats.MeanBatchSize),
                 ]);
                 await db.KeyExpireAsync(key, Ttl);
             }

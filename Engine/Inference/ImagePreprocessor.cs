@@ -1,0 +1,119 @@
+using Contracts.Models;
+using Engine.Imaging;
+
+namespace Engine.Inference;
+
+/// <summary>A batch of images as one NCHW float tensor, with each image's resized size.</summary>
+public sealed record ImageBatch(float[] Data, long[] Shape, (int Width, int Height)[] Resized);
+
+/// <summary>
+/// Turns decoded images into a model's input tensor as its manifest says: resize mode, colour order,
+/// scale, mean/std (in the tensor's channel order) and right padding.
+/// </summary>
+public sealed class ImagePreprocessor
+{
+    private readonly InputSpec _spec;
+    private readonly ColorOrder _order;
+    private readonly float[] _mean;
+    private readonly float[] _std;
+
+    public ImagePreprocessor(InputSpec spec, DecodeOptions? decodeOptions = null)
+    {
+        _spec = spec;
+        _order = spec.ColorOrder == ColorOrders.Bgr ? ColorOrder.Bgr : ColorOrder.Rgb;
+        _mean = [.. spec.Mean];
+        _std = [.. spec.Std];
+        DecodeOptions = (decodeOptions ?? DecodeOptions.Default) with
+        {
+            // Lets the JPEG decoder use DCT scaling when the model wants much less than the photo has.
+            TargetWidth = spec.Resize.Mode switch
+            {
+                ResizeModes.Fixed => spec.Resize.Width ?? 0,
+                ResizeModes.MaxSide => spec.Resize.MaxSide ?? 0,
+                _ => 0,
+            },
+            TargetHeight = spec.Resize.Mode switch
+            {
+                ResizeModes.Fixed or ResizeModes.FixedHeight => spec.Resize.Height ?? 0,
+                ResizeModes.MaxSide => spec.Resize.MaxSide ?? 0,
+                _ => 0,
+            },
+        };
+    }
+
+    public DecodeOptions DecodeOptions { get; }
+
+    public InputSpec Spec => _spec;
+
+    public RgbImage Decode(ReadOnlySpan<byte> data) => ImageDecoder.Decode(data, DecodeOptions);
+
+    /// <summary>Builds the batch tensor; images of a max-side or unresized model must all get the same size (run those one at a time).</summary>
+    public ImageBatch Prepare(IReadOnlyList<RgbImage> images)
+    {
+        var resize = _spec.Resize;
+        return resize.Mode switch
+        {
+            ResizeModes.Fixed => Uniform(images, resize.Width!.Value, resize.Height!.Value),
+            ResizeModes.FixedHeight => FixedHeight(images, resize),
+            ResizeModes.MaxSide => Uniform(images, MaxSideSize(images[0], resize)),
+            _ => Uniform(images, images[0].Width, images[0].Height),
+        };
+    }
+
+    /// <summary>PaddleOCR's detection resize: shrink so the longer side is at most MaxSide, each side rounded to the nearest multiple.</summary>
+    public static (int Width, int Height) MaxSideSize(RgbImage image, ResizeSpec resize)
+    {
+        var maxSide = resize.MaxSide ?? 960;
+        var multiple = resize.Multiple ?? 32;
+        var ratio = Math.Min(1.0, (double)maxSide / Math.Max(image.Width, image.Height));
+        int Round(double v) => Math.Max(multiple, (int)Math.Round(v / multiple, MidpointRounding.ToEven) * multiple);
+        return (Round(image.Width * ratio), Round(image.Height * ratio));
+    }
+
+    private ImageBatch Uniform(IReadOnlyList<RgbImage> images, (int Width, int Height) size) => Uniform(images, size.Width, size.Height);
+
+    private ImageBatch Uniform(IReadOnlyList<RgbImage> images, int width, int height)
+    {
+        var plane = 3 * width * height;
+        var data = new float[images.Count * plane];
+        var resized = new (int, int)[images.Count];
+        for (var i = 0; i < images.Count; i++)
+        {
+            var image = images[i].Width == width && images[i].Height == height ? images[i] : ImageOps.Resize(images[i], width, height);
+            TensorWriter.WriteChw(image, data.AsSpan(i * plane, plane), _order, _mean, _std, _spec.Scale);
+            resized[i] = (width, height);
+        }
+        return new ImageBatch(data, [images.Count, 3, height, width], resized);
+    }
+
+    /// <summary>Text-line resize: height fixed, width by aspect ratio, the batch padded to its widest line (PaddleOCR's rec/cls rule).</summary>
+    private ImageBatch FixedHeight(IReadOnlyList<RgbImage> images, ResizeSpec resize)
+    {
+        var height = resize.Height!.Value;
+        var minWidth = resize.MinWidth ?? 1;
+        var maxWidth = resize.MaxWidth ?? int.MaxValue;
+        var widths = new int[images.Count];
+        var tensorWidth = minWidth;
+        for (var i = 0; i < images.Count; i++)
+        {
+            widths[i] = Math.Max(1, (int)Math.Ceiling(height * (double)images[i].Width / images[i].Height));
+            tensorWidth = Math.Max(tensorWidth, widths[i]);
+        }
+        tensorWidth = Math.Min(tensorWidth, maxWidth);
+        if (resize.WidthMultiple is > 1 and var m)
+        {
+            tensorWidth = Math.Min(maxWidth, (tensorWidth + m - 1) / m * m);
+        }
+        var plane = 3 * height * tensorWidth;
+        var data = new float[images.Count * plane];
+        var resized = new (int, int)[images.Count];
+        for (var i = 0; i < images.Count; i++)
+        {
+            var width = Math.Min(widths[i], tensorWidth);
+            var line = ImageOps.Resize(images[i], width, height);
+            TensorWriter.WriteChw(line, data.AsSpan(i * plane, plane), tensorWidth, _order, _mean, _std, _spec.Scale, _spec.PadValue);
+            resized[i] = (width, height);
+        }
+        return new ImageBatch(data, [images.Count, 3, height, tensorWidth], resized);
+    }
+}

@@ -1,0 +1,94 @@
+using Contracts.Jobs;
+using Contracts.Models;
+using Engine.Imaging;
+using Engine.Models;
+
+namespace Engine.Inference;
+
+/// <summary>
+/// The OCR pipeline: detect text boxes, cut each out and straighten it, turn upside-down lines upright
+/// (when the classifier is sure), recognize them all in one batch; lines come back in reading order.
+/// </summary>
+public sealed class OcrPipelineRunner(ModelDefinition definition, TextDetectionRunner detector, ClassificationRunner? classifier, TextRecognitionRunner recognizer)
+    : IModelRunner
+{
+    private readonly ImagePreprocessor _decoder = detector.Definition.Manifest.Input is { } spec ? new ImagePreprocessor(spec) : throw new ArgumentException("the detector needs an input spec");
+    private readonly float _rotateThreshold = definition.Manifest.Pipeline?.RotateThreshold ?? 0.9f;
+
+    public string Model => definition.Name;
+
+    public int Version => definition.Version;
+
+    public int MaxBatchSize => Math.Max(1, definition.Manifest.Batching?.MaxBatchSize ?? 4);
+
+    public TimeSpan MaxQueueDelay => TimeSpan.FromMilliseconds(definition.Manifest.Batching?.MaxQueueDelayMs ?? 5);
+
+    public InferenceResult[] Run(IReadOnlyList<JobInput> batch)
+    {
+        var results = new InferenceResult[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (batch[i].Kind != InputKinds.Image)
+            {
+                results[i] = InferenceResult.ClientError(JobErrorCodes.InvalidInput, $"Model '{Model}' is a pipeline over images; send an image.");
+                continue;
+            }
+            RgbImage image;
+            try
+            {
+                image = ImageDecoder.Decode(batch[i].Data.Span, _decoder.DecodeOptions with { TargetWidth = 0, TargetHeight = 0 });
+            }
+            catch (ImageDecodeException e)
+            {
+                results[i] = OnnxModelRunner.ImageError(e);
+                continue;
+            }
+            results[i] = InferenceResult.Success(System.Text.Json.JsonSerializer.SerializeToElement(Read(image), new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web)));
+        }
+        return results;
+    }
+
+    public OcrOutput Read(RgbImage image)
+    {
+        var boxes = detector.Detect(image);
+        if (boxes.Count == 0)
+        {
+            return new OcrOutput([]);
+        }
+        var crops = new List<RgbImage>(boxes.Count);
+        foreach (var box in boxes)
+        {
+            crops.Add(ImageOps.CropTextBox(image, box.Points.Select(p => new PointF(p.X, p.Y)).ToArray()));
+        }
+        var angles = new int[crops.Count];
+        if (classifier is not null)
+        {
+            var orientation = classifier.Classify(crops);
+            for (var i = 0; i < crops.Count; i++)
+            {
+                var top = orientation[i].Labels[0];
+                if (top.Label == "180" && top.Score >= _rotateThreshold)
+                {
+                    crops[i] = ImageOps.Rotate180(crops[i]);
+                    angles[i] = 180;
+                }
+            }
+        }
+        var texts = recognizer.Recognize(crops);
+        var lines = new List<OcrLine>(boxes.Count);
+        for (var i = 0; i < boxes.Count; i++)
+        {
+            if (texts[i].Text.Trim().Length == 0)
+            {
+                continue;
+            }
+            lines.Add(new OcrLine(texts[i].Text, texts[i].Confidence, boxes[i].ToDetectedBox().Points, angles[i]));
+        }
+        return new OcrOutput(lines);
+    }
+
+    public void Dispose()
+    {
+        // The stage runners are owned by the factory that built them.
+    }
+}

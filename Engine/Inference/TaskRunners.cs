@@ -1,0 +1,83 @@
+using Contracts.Models;
+using Engine.Imaging;
+using Engine.Models;
+using Engine.Onnx;
+using Engine.Postprocessing;
+
+namespace Engine.Inference;
+
+/// <summary>Image classification: softmax + top-k over the manifest's labels.</summary>
+public sealed class ClassificationRunner(ModelDefinition definition, RunnerOptions options) : OnnxModelRunner(definition, options)
+{
+    private readonly IReadOnlyList<string> _labels = definition.Labels ?? [];
+    private readonly int _k = definition.Manifest.Postprocessing?.K ?? 5;
+    private readonly bool _softmax = definition.Manifest.Postprocessing?.ApplySoftmax ?? true;
+
+    protected override InferenceResult[] RunImages(IReadOnlyList<RgbImage> images)
+    {
+        var scores = Classify(images);
+        return scores.Select(s => InferenceResult.Success(ToJson(s))).ToArray();
+    }
+
+    /// <summary>The classification of each image (also used by the OCR pipeline's orientation step).</summary>
+    public ClassificationOutput[] Classify(IReadOnlyList<RgbImage> images)
+    {
+        var batch = Preprocessor!.Prepare(images);
+        using var outputs = Session.Run([new NamedTensor(InputName, TensorData.Create(batch.Data, batch.Shape))]);
+        var logits = outputs[0].Tensor.AsSpan<float>();
+        var classes = logits.Length / images.Count;
+        var labels = _labels.Count == classes ? _labels : Enumerable.Range(0, classes).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        var result = new ClassificationOutput[images.Count];
+        for (var i = 0; i < images.Count; i++)
+        {
+            result[i] = TopK.Classify(logits.Slice(i * classes, classes), labels, Math.Min(_k, classes), _softmax);
+        }
+        return result;
+    }
+}
+
+/// <summary>Text-line recognition: CTC greedy decoding over the manifest's dictionary.</summary>
+public sealed class TextRecognitionRunner(ModelDefinition definition, RunnerOptions options) : OnnxModelRunner(definition, options)
+{
+    private readonly IReadOnlyList<string> _classes = definition.CtcClasses ?? [];
+
+    protected override InferenceResult[] RunImages(IReadOnlyList<RgbImage> images) =>
+        Recognize(images).Select(r => InferenceResult.Success(ToJson(r))).ToArray();
+
+    public TextRecognitionOutput[] Recognize(IReadOnlyList<RgbImage> lines)
+    {
+        var batch = Preprocessor!.Prepare(lines);
+        using var outputs = Session.Run([new NamedTensor(InputName, TensorData.Create(batch.Data, batch.Shape))]);
+        var output = outputs[0].Tensor;
+        var (steps, classes) = ((int)output.Shape[1], (int)output.Shape[2]);
+        var probs = output.AsSpan<float>();
+        var result = new TextRecognitionOutput[lines.Count];
+        for (var i = 0; i < lines.Count; i++)
+        {
+            var (text, confidence) = CtcGreedyDecoder.Decode(probs.Slice(i * steps * classes, steps * classes), steps, classes, _classes);
+            result[i] = new TextRecognitionOutput(text, confidence);
+        }
+        return result;
+    }
+}
+
+/// <summary>Text detection (DB): one image per run, since each keeps its own aspect ratio.</summary>
+public sealed class TextDetectionRunner(ModelDefinition definition, RunnerOptions options) : OnnxModelRunner(definition, options)
+{
+    private readonly DbOptions _db = DbOptions.From(definition.Manifest.Postprocessing);
+
+    protected override InferenceResult[] RunImages(IReadOnlyList<RgbImage> images) =>
+        images.Select(image => InferenceResult.Success(ToJson(new TextDetectionOutput(Detect(image).Select(b => b.ToDetectedBox()).ToList())))).ToArray();
+
+    /// <summary>Text boxes of one image, in its own pixels, in reading order.</summary>
+    public IReadOnlyList<TextBox> Detect(RgbImage image)
+    {
+        var batch = Preprocessor!.Prepare([image]);
+        using var outputs = Session.Run([new NamedTensor(InputName, TensorData.Create(batch.Data, batch.Shape))]);
+        var map = outputs[0].Tensor;
+        var (height, width) = ((int)map.Shape[^2], (int)map.Shape[^1]);
+        var boxes = DbPostprocessor.ExtractBoxes(map.AsSpan<float>(), height, width, _db,
+            (float)image.Width / width, (float)image.Height / height, image.Width, image.Height);
+        return ReadingOrder.Sort(boxes);
+    }
+}

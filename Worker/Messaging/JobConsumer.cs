@@ -1,0 +1,159 @@
+using System.Text;
+using Contracts.Jobs;
+using Microsoft.Extensions.Options;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+using ServiceDefaults.Jobs;
+using ServiceDefaults.Messaging;
+using Worker.Batching;
+using Worker.Inference;
+
+namespace Worker.Messaging;
+
+/// <summary>
+/// Consumes each served model's queue (manual acks, prefetch 2 × max batch) into its batcher, and the
+/// dead-letter queue into failed records. On SIGTERM: stop consuming, finish the batch in hand, and
+/// let the broker requeue the rest when the channels close.
+/// </summary>
+public sealed partial class JobConsumer(
+    RabbitMQConnection rabbit,
+    ModelHost models,
+    JobStore store,
+    WorkerStats stats,
+    IOptions<JobQueueOptions> queueOptions,
+    IOptions<WorkerOptions> workerOptions,
+    TimeProvider time,
+    ILoggerFactory loggers,
+    ILogger<JobConsumer> log) : BackgroundService
+{
+    private readonly List<(IChannel Channel, string Tag)> _consumers = [];
+    private readonly List<Task> _batchers = [];
+    private readonly CancellationTokenSource _stopBatching = new();
+
+    public bool IsConsuming { get; private set; }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield(); // load models off the host's start-up path
+        models.Load();
+        var connection = await rabbit.GetAsync(stoppingToken);
+        var computeGate = new SemaphoreSlim(workerOptions.Value.ConcurrentBatches);
+
+        await using (var setup = await connection.CreateChannelAsync(cancellationToken: stoppingToken))
+        {
+            await JobTopology.DeclareCommonAsync(setup, stoppingToken);
+            foreach (var runner in models.Runners)
+            {
+                await JobTopology.DeclareModelAsync(setup, runner.Model, queueOptions.Value, stoppingToken);
+            }
+        }
+
+        foreach (var runner in models.Runners)
+        {
+            var batcher = new ModelBatcher(runner, store, stats, computeGate, time, loggers.CreateLogger<ModelBatcher>());
+            _batchers.Add(Task.Run(() => batcher.RunAsync(_stopBatching.Token), CancellationToken.None));
+            var channel = await connection.CreateChannelAsync(cancellationToken: stoppingToken);
+            await channel.BasicQosAsync(0, (ushort)Math.Min(ushort.MaxValue, 2 * runner.MaxBatchSize), global: false, stoppingToken);
+            var acks = new Acknowledger(channel);
+            var consumer = new AsyncEventingBasicConsumer(channel);
+            consumer.ReceivedAsync += (_, delivery) =>
+            {
+                batcher.Enqueue(ToQueuedJob(delivery, acks));
+                return Task.CompletedTask;
+            };
+            var tag = await channel.BasicConsumeAsync(JobQueues.ForModel(runner.Model), autoAck: false, consumer, stoppingToken);
+            _consumers.Add((channel, tag));
+        }
+
+        var deadLetters = await connection.CreateChannelAsync(cancellationToken: stoppingToken);
+        await deadLetters.BasicQosAsync(0, 16, global: false, stoppingToken);
+        var deadConsumer = new AsyncEventingBasicConsumer(deadLetters);
+        deadConsumer.ReceivedAsync += (_, delivery) => FailDeadLetterAsync(deadLetters, delivery);
+        _consumers.Add((deadLetters, await deadLetters.BasicConsumeAsync(JobQueues.DeadLetterQueue, autoAck: false, deadConsumer, stoppingToken)));
+        IsConsuming = true;
+        LogConsuming(string.Join(", ", models.Runners.Select(r => $"{r.Model} v{r.Version}")));
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        IsConsuming = false;
+        foreach (var (channel, tag) in _consumers)
+        {
+            try
+            {
+                await channel.BasicCancelAsync(tag, noWait: false, cancellationToken);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Channel already gone: the broker requeued its jobs.
+            }
+        }
+        await _stopBatching.CancelAsync();
+        await Task.WhenAll(_batchers).WaitAsync(TimeSpan.FromSeconds(15), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
+        foreach (var (channel, _) in _consumers)
+        {
+            try
+            {
+                await channel.CloseAsync(CancellationToken.None);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+            }
+        }
+        await base.StopAsync(cancellationToken);
+    }
+
+    private QueuedJob ToQueuedJob(BasicDeliverEventArgs delivery, Acknowledger acks)
+    {
+        var headers = delivery.BasicProperties.Headers;
+        return new QueuedJob(
+            HeaderString(headers, JobQueues.JobIdHeader) ?? delivery.BasicProperties.MessageId ?? "",
+            HeaderString(headers, JobQueues.InputKindHeader) ?? InputKinds.Image,
+            delivery.Body.ToArray(), // the client reuses its buffer after this callback
+            headers is not null && headers.TryGetValue(JobQueues.DeliveryCountHeader, out var count) && count is not null ? Convert.ToInt32(count, System.Globalization.CultureInfo.InvariantCulture) : 0,
+            time.GetUtcNow(),
+            HeaderString(headers, JobQueues.TraceParentHeader),
+            delivery.DeliveryTag,
+            acks);
+    }
+
+    private async Task FailDeadLetterAsync(IChannel channel, BasicDeliverEventArgs delivery)
+    {
+        var id = HeaderString(delivery.BasicProperties.Headers, JobQueues.JobIdHeader) ?? delivery.BasicProperties.MessageId;
+        try
+        {
+            if (id is not null && await store.GetAsync(id) is { IsTerminal: false } record)
+            {
+                var reason = record.Error?.Message ?? "the worker failed while running it";
+                await store.TransitionAsync(record with
+                {
+                    Status = JobStatus.Failed,
+                    FinishedAt = time.GetUtcNow(),
+                    Error = new JobError(JobErrorCodes.DeliveryLimit,
+                        $"Gave up after {queueOptions.Value.DeliveryLimit + 1} attempts; last error: {reason}"),
+                });
+                LogDeadLettered(id, reason);
+            }
+            await channel.BasicAckAsync(delivery.DeliveryTag, multiple: false);
+        }
+        catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            await channel.BasicNackAsync(delivery.DeliveryTag, multiple: false, requeue: true);
+        }
+    }
+
+    private static string? HeaderString(IDictionary<string, object?>? headers, string name) =>
+        headers is not null && headers.TryGetValue(name, out var value) ? value switch
+        {
+            byte[] bytes => Encoding.UTF8.GetString(bytes),
+            string s => s,
+            null => null,
+            var other => other.ToString(),
+        } : null;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Consuming jobs for {Models}")]
+    private partial void LogConsuming(string models);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} reached the delivery limit and failed: {Reason}")]
+    private partial void LogDeadLettered(string jobId, string reason);
+}

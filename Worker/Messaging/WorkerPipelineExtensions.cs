@@ -1,0 +1,33 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using ServiceDefaults.Jobs;
+using Worker.Batching;
+using Worker.Inference;
+
+namespace Worker.Messaging;
+
+public static class WorkerPipelineExtensions
+{
+    /// <summary>The models this replica serves and the consumer that feeds their batchers.</summary>
+    public static IHostApplicationBuilder AddJobProcessing(this IHostApplicationBuilder builder)
+    {
+        builder.Services.Configure<WorkerOptions>(builder.Configuration.GetSection(WorkerOptions.Section));
+        builder.Services.Configure<JobQueueOptions>(builder.Configuration.GetSection(JobQueueOptions.Section));
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<JobStore>();
+        builder.Services.AddSingleton<WorkerStats>();
+        builder.Services.AddSingleton<ModelHost>();
+        builder.Services.AddSingleton<JobConsumer>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<JobConsumer>());
+        // Ready only once the models are loaded and the queues are consumed.
+        builder.Services.AddHealthChecks().AddCheck<ConsumingHealthCheck>("consuming");
+        return builder;
+    }
+}
+
+internal sealed class ConsumingHealthCheck(JobConsumer consumer, ModelHost models) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(consumer.IsConsuming
+            ? HealthCheckResult.Healthy($"consuming {string.Join(", ", models.Runners.Select(r => $"{r.Model} v{r.Version}"))}")
+            : HealthCheckResult.Unhealthy("models not loaded or queues not consumed yet"));
+}
