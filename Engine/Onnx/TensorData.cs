@@ -1,0 +1,141 @@
+// A dense tensor in managed memory: the array handed to or copied out of ONNX Runtime, plus its shape.
+using System.Runtime.InteropServices;
+
+namespace Engine.Onnx;
+
+public sealed class TensorData
+{
+    private readonly long[] _shape;
+
+    private TensorData(Array data, TensorElementType elementType, long[] shape)
+    {
+        Data = data;
+        ElementType = elementType;
+        _shape = shape;
+    }
+
+    public TensorElementType ElementType { get; }
+
+    public IReadOnlyList<long> Shape => _shape;
+
+    public int Rank => _shape.Length;
+
+    public long ElementCount => Data.LongLength;
+
+    /// <summary>The backing array (a <c>T[]</c> of the element type's CLR type).</summary>
+    internal Array Data { get; }
+
+    internal long[] ShapeArray => _shape;
+
+    /// <summary>Wraps <paramref name="data"/> without copying; the shape's element count must equal its length.</summary>
+    public static TensorData Create<T>(T[] data, params long[] shape) where T : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(shape);
+        var elementType = TensorElementTypes.Of<T>();
+        var count = CountElements(shape);
+        if (count != data.LongLength)
+        {
+            throw new ArgumentException(
+                $"Shape [{string.Join(",", shape)}] holds {count} elements but the data has {data.LongLength}.", nameof(shape));
+        }
+        return new TensorData(data, elementType, (long[])shape.Clone());
+    }
+
+    /// <summary>Builds a tensor from little-endian element bytes (as in ONNX raw_data or OIP binary data).</summary>
+    public static TensorData FromBytes(TensorElementType elementType, ReadOnlySpan<byte> bytes, params long[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        var size = elementType.ElementSize();
+        if (size == 0)
+        {
+            throw new NotSupportedException($"Tensors of {elementType.DisplayName()} are not supported.");
+        }
+        var count = CountElements(shape);
+        if (count * size != bytes.Length)
+        {
+            throw new ArgumentException(
+                $"Shape [{string.Join(",", shape)}] of {elementType.DisplayName()} needs {count * size} bytes but got {bytes.Length}.",
+                nameof(bytes));
+        }
+        var tensor = new TensorData(AllocateArray(elementType, checked((int)count)), elementType, (long[])shape.Clone());
+        bytes.CopyTo(tensor.AsBytes());
+        return tensor;
+    }
+
+    /// <summary>The elements, without copying.</summary>
+    public Span<T> AsSpan<T>() where T : unmanaged
+    {
+        EnsureType<T>();
+        return (T[])Data;
+    }
+
+    /// <summary>A copy of the elements.</summary>
+    public T[] ToArray<T>() where T : unmanaged => AsSpan<T>().ToArray();
+
+    /// <summary>The elements as raw bytes, without copying.</summary>
+    public Span<byte> AsBytes() =>
+        MemoryMarshal.CreateSpan(ref MemoryMarshal.GetArrayDataReference(Data), checked((int)(Data.LongLength * ElementType.ElementSize())));
+
+    public override string ToString() => $"{ElementType.DisplayName()} [{string.Join(",", _shape)}]";
+
+    internal static TensorData Wrap(Array data, TensorElementType elementType, long[] shape) => new(data, elementType, shape);
+
+    internal static Array AllocateArray(TensorElementType elementType, int count) => elementType switch
+    {
+        TensorElementType.Float => new float[count],
+        TensorElementType.Double => new double[count],
+        TensorElementType.Float16 => new Half[count],
+        TensorElementType.Int64 => new long[count],
+        TensorElementType.Int32 => new int[count],
+        TensorElementType.Int16 => new short[count],
+        TensorElementType.Int8 => new sbyte[count],
+        TensorElementType.UInt64 => new ulong[count],
+        TensorElementType.UInt32 => new uint[count],
+        TensorElementType.UInt16 => new ushort[count],
+        TensorElementType.UInt8 => new byte[count],
+        TensorElementType.Bool => new bool[count],
+        _ => throw new NotSupportedException($"Tensors of {elementType.DisplayName()} are not supported."),
+    };
+
+    internal static long CountElements(ReadOnlySpan<long> shape)
+    {
+        long count = 1;
+        foreach (var dim in shape)
+        {
+            if (dim < 0)
+            {
+                throw new ArgumentException($"Shape [{string.Join(",", shape.ToArray())}] has a negative dimension.", nameof(shape));
+            }
+            count = checked(count * dim);
+        }
+        return count;
+    }
+
+    private void EnsureType<T>() where T : unmanaged
+    {
+        var requested = TensorElementTypes.Of<T>();
+        if (requested != ElementType)
+        {
+            throw new InvalidOperationException(
+                $"The tensor holds {ElementType.DisplayName()}, not {requested.DisplayName()}.");
+        }
+    }
+}
+
+/// <summary>A tensor bound to a model input or output name.</summary>
+public readonly record struct NamedTensor(string Name, TensorData Tensor);
+
+/// <summary>A model input or output as the model declares it. Dynamic dimensions are -1.</summary>
+public sealed record NodeInfo(
+    string Name,
+    OnnxValueType ValueType,
+    TensorElementType ElementType,
+    IReadOnlyList<long> Shape,
+    IReadOnlyList<string> SymbolicDimensions)
+{
+    public override string ToString() =>
+        ValueType == OnnxValueType.Tensor
+            ? $"{Name}: {ElementType.DisplayName()} [{string.Join(",", Shape)}]"
+            : $"{Name}: {ValueType.ToString().ToLowerInvariant()}";
+}
