@@ -86,9 +86,9 @@ public sealed record SessionOptions
                 var inner = OrtApi.ToException(status);
                 throw new OnnxRuntimeException(inner.ErrorCode, inner.RuntimeMessage,
                     $"CUDA execution provider requested (device {DeviceId}) but this ONNX Runtime " +
-                    $"({OnnxRuntimeLibrary.LoadedPath}) cannot provide it: {inner.RuntimeMessage} " +
-                    "It needs a GPU build of ONNX Runtime with libonnxruntime_providers_cuda.so beside it, " +
-                    "plus the CUDA and cuDNN libraries; available providers: " +
+                    $"({OnnxRuntimeLibrary.LoadedPath}) cannot provide it: {inner.RuntimeMessage.TrimEnd('.', ' ')}. " +
+                    "It needs libonnxruntime_providers_shared.so and libonnxruntime_providers_cuda.so beside the library " +
+                    "plus the CUDA and cuDNN libraries on the loader path; providers known to this build: " +
                     $"{string.Join(", ", OnnxRuntimeLibrary.AvailableProviders)}. Use ExecutionProvider.Cpu otherwise.",
                     inner);
             }
