@@ -1,4 +1,5 @@
 using Gateway.Jobs;
+using Gateway.Oip;
 using ServiceDefaults.Caching;
 using ServiceDefaults.Messaging;
 
@@ -15,4 +16,5 @@ app.UseStaticFiles();              // wwwroot: the browser client
 app.MapDefaultEndpoints();
 app.MapJobsApi();                  // Gateway/Jobs/JobsApi.cs
 app.MapInferenceHub();             // Gateway/Hubs/InferenceHub.cs
+app.MapOpenInferenceApi();         // Gateway/Oip/OpenInferenceApi.cs
 app.Run();

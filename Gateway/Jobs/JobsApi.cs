@@ -25,10 +25,28 @@ public static class JobsApi
         return app;
     }
 
-    public sealed record ModelSummary(string Name, string Task, IReadOnlyList<int> Versions, int LatestVersion);
+    /// <summary>A model in the bucket; <c>ServingVersions</c> come from live worker heartbeats, <c>Ready</c> when some worker serves it.</summary>
+    public sealed record ModelSummary(string Name, string Task, IReadOnlyList<int> Versions, int LatestVersion, IReadOnlyList<int> ServingVersions, bool Ready);
 
-    private static Ok<IEnumerable<ModelSummary>> ListModels(ModelCatalog catalog) =>
-        TypedResults.Ok(catalog.All.Select(m => new ModelSummary(m.Name, m.Task, m.Versions, m.LatestVersion)));
+    private static async Task<Ok<List<ModelSummary>>> ListModels(ModelCatalog catalog, IConnectionMultiplexer redis)
+    {
+        IReadOnlyList<WorkerHeartbeatInfo> workers;
+        try
+        {
+            workers = await WorkerDirectory.ReadAsync(redis);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            workers = [];
+        }
+        return TypedResults.Ok(catalog.All.Select(m =>
+        {
+            var serving = workers.Where(w => w.Ready)
+                .SelectMany(w => w.Models).Where(x => x.Model == m.Name)
+                .Select(x => int.TryParse(x.Version, out var v) ? v : 0).Distinct().Order().ToList();
+            return new ModelSummary(m.Name, m.Task, m.Versions, m.LatestVersion, serving, serving.Count > 0);
+        }).ToList());
+    }
 
     private static async Task<IResult> SubmitJob(
         string model, HttpRequest request, JobSubmitter submitter, IOptions<GatewayOptions> options, CancellationToken cancellationToken)
