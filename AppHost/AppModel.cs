@@ -14,6 +14,9 @@ public sealed class AppModelOptions
 
     /// <summary>The model bucket (<c>ConnectionStrings__models</c>): a directory, by default the repository's <c>models/</c>.</summary>
     public string? Models { get; set; }
+
+    /// <summary>Extra environment for every service (e.g. <c>Jobs__DeliveryLimit</c> in tests).</summary>
+    public Dictionary<string, string> ServiceEnvironment { get; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>The application graph, shared by <c>dotnet run --project AppHost</c> and the test fixture.</summary>
@@ -30,21 +33,27 @@ public static class AppModel
         var messaging = builder.AddRabbitMQ("messaging");
         var models = builder.AddConnectionString("models", options.Models ?? Path.Combine(Projects.RepositoryInfo.Root, "models"));
 
-        builder.AddProject<Projects.ModelSync>("modelsync")
+        var modelsync = builder.AddProject<Projects.ModelSync>("modelsync")
             .WithReference(cache).WithReference(messaging).WithReference(models)
             .WaitFor(cache).WaitFor(messaging);
 
-        builder.AddProject<Projects.Worker>("worker")
+        var worker = builder.AddProject<Projects.Worker>("worker")
             .WithReference(cache).WithReference(messaging).WithReference(models)
             .WaitFor(cache).WaitFor(messaging)
             .WithReplicas(options.Workers);
 
-        builder.AddProject<Projects.Gateway>("gateway")
+        var gateway = builder.AddProject<Projects.Gateway>("gateway")
             .WithHttpEndpoint(options.GatewayPort)
             .WithReference(cache).WithReference(messaging).WithReference(models)
             .WaitFor(cache).WaitFor(messaging)
             .WithReplicas(options.Gateways);
 
+        foreach (var (name, value) in options.ServiceEnvironment)
+        {
+            modelsync.WithEnvironment(name, value);
+            worker.WithEnvironment(name, value);
+            gateway.WithEnvironment(name, value);
+        }
         return builder;
     }
 }

@@ -1,0 +1,284 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Contracts.Jobs;
+using StackExchange.Redis;
+
+namespace Integration.Tests;
+
+/// <summary>Many clients, two gateways, moving clients, batching, deadlines, cancellation and overload.</summary>
+public sealed class FlowTests(SystemFixture system)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Five_hundred_jobs_from_twenty_clients_over_two_gateways_each_reach_their_owner_exactly_once()
+    {
+        var clients = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => InferenceClient.ConnectAsync(system.Gateway(i % 2))));
+        try
+        {
+            var images = new[] { "line-001.png", "line-002.png", "upside-down-1.png", "upside-down-2.png" };
+            var submitted = new ConcurrentDictionary<string, (int Client, string Image)>();
+            await Task.WhenAll(clients.Select(async (client, c) =>
+            {
+                for (var round = 0; round < 5; round++)
+                {
+                    // 5 rounds of 5 concurrent jobs per client: 500 in all, at most 100 waiting at once.
+                    var ids = await Task.WhenAll(Enumerable.Range(0, 5).Select(async k =>
+                    {
+                        var image = images[(c + round + k) % images.Length];
+                        var id = await client.SubmitAsync("ocr-cls", Fixtures.Bytes(image));
+                        submitted[id] = (c, image);
+                        return id;
+                    }));
+                    await Task.WhenAll(ids.Select(id => client.FinalAsync(id, TimeSpan.FromSeconds(120))));
+                }
+            }));
+
+            Assert.Equal(500, submitted.Count);
+            for (var c = 0; c < clients.Length; c++)
+            {
+                var own = submitted.Where(s => s.Value.Client == c).ToDictionary(s => s.Key, s => s.Value.Image);
+                Assert.Equal(25, own.Count);
+                // Exactly its own jobs were pushed to it…
+                Assert.Equal(own.Keys.Order(), clients[c].Updates.Keys.Order());
+                foreach (var (id, image) in own)
+                {
+                    var finals = clients[c].Updates[id].Where(u => u.IsTerminal).ToList();
+                    // …each result exactly once, and the right one.
+                    var final = Assert.Single(finals);
+                    Assert.Equal(JobStatus.Succeeded, final.Status);
+                    var expected = image.StartsWith("upside", StringComparison.Ordinal) ? "180" : "0";
+                    Assert.Equal(expected, final.Output!.Value.GetProperty("labels")[0].GetProperty("label").GetString());
+                }
+            }
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Client_that_finished_away_gets_the_result_when_it_subscribes_on_the_other_gateway()
+    {
+        string id;
+        await using (var onA = await InferenceClient.ConnectAsync(system.Gateway(0)))
+        {
+            id = await onA.SubmitAsync("ocr-rec", Fixtures.Bytes("line-005.png"));
+        }
+        using var http = new HttpClient { BaseAddress = system.Gateway(0) };
+        Assert.True((await Http.WaitTerminalAsync(http, id)).IsTerminal);
+
+        await using var onB = await InferenceClient.ConnectAsync(system.Gateway(1));
+        var current = await onB.SubscribeAsync(id);
+        var pushed = await onB.FinalAsync(id);
+
+        Assert.Equal(JobStatus.Succeeded, current.Status);
+        Assert.Equal(Fixtures.LineText("line-005.png"), pushed.Output!.Value.GetProperty("text").GetString());
+        Assert.Single(onB.Updates[id]);
+    }
+
+    [Fact]
+    public async Task Client_that_moves_while_its_job_waits_gets_the_result_pushed_on_the_other_gateway()
+    {
+        await StopWorkersAsync();
+        try
+        {
+            string id;
+            await using (var onA = await InferenceClient.ConnectAsync(system.Gateway(0)))
+            {
+                id = await onA.SubmitAsync("ocr-rec", Fixtures.Bytes("line-006.png"));
+            }
+            await using var onB = await InferenceClient.ConnectAsync(system.Gateway(1));
+            Assert.Equal(JobStatus.Queued, (await onB.SubscribeAsync(id)).Status);
+
+            await StartWorkersAsync();
+            var final = await onB.FinalAsync(id, TimeSpan.FromSeconds(90));
+
+            Assert.Equal(Fixtures.LineText("line-006.png"), final.Output!.Value.GetProperty("text").GetString());
+            Assert.Single(onB.Updates[id], u => u.IsTerminal);
+        }
+        finally
+        {
+            await StartWorkersAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Thirty_two_concurrent_clients_make_workers_batch_more_than_four_jobs_on_average()
+    {
+        var before = await WorkerCountersAsync();
+        var clients = await Task.WhenAll(Enumerable.Range(0, 32).Select(i => InferenceClient.ConnectAsync(system.Gateway(i % 2))));
+        try
+        {
+            var image = Fixtures.Bytes("line-004.png");
+            await Task.WhenAll(clients.Select(async client =>
+            {
+                for (var i = 0; i < 10; i++)
+                {
+                    var final = await client.FinalAsync(await client.SubmitAsync("ocr-cls", image));
+                    Assert.Equal(JobStatus.Succeeded, final.Status);
+                }
+            }));
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+        await Task.Delay(3000, Ct); // one heartbeat interval and a bit
+        var after = await WorkerCountersAsync();
+
+        var jobs = after.Jobs - before.Jobs;
+        var batches = after.Batches - before.Batches;
+        Assert.True(jobs >= 320, $"workers counted {jobs} jobs");
+        var mean = (double)jobs / batches;
+        TestContext.Current.TestOutputHelper?.WriteLine($"{jobs} jobs in {batches} batches: mean batch size {mean:0.00}");
+        Assert.True(mean > 4, $"mean batch size {mean:0.00} ({jobs} jobs in {batches} batches)");
+    }
+
+    [Fact]
+    public async Task Expired_job_is_never_run_and_the_client_is_told()
+    {
+        await using var client = await InferenceClient.ConnectAsync(system.Gateway());
+        await StopWorkersAsync();
+        string id;
+        try
+        {
+            id = await client.SubmitAsync("ocr-rec", Fixtures.Bytes("line-007.png"), new { timeoutSeconds = 1 });
+            await Task.Delay(1500, Ct);
+        }
+        finally
+        {
+            await StartWorkersAsync();
+        }
+
+        var final = await client.FinalAsync(id, TimeSpan.FromSeconds(90));
+
+        Assert.Equal(JobStatus.Expired, final.Status);
+        Assert.Equal(JobErrorCodes.DeadlineExceeded, final.Error!.Code);
+        Assert.Null(final.StartedAt);
+        Assert.Equal(0, final.Attempts);
+        Assert.Null(final.Output);
+    }
+
+    [Fact]
+    public async Task Job_cancelled_before_start_is_never_run()
+    {
+        await using var client = await InferenceClient.ConnectAsync(system.Gateway());
+        await StopWorkersAsync();
+        string id;
+        JobRecord cancelled;
+        try
+        {
+            id = await client.SubmitAsync("ocr-rec", Fixtures.Bytes("line-008.png"));
+            cancelled = await client.CancelAsync(id);
+        }
+        finally
+        {
+            await StartWorkersAsync();
+        }
+        Assert.Equal(JobStatus.Cancelled, cancelled.Status);
+        Assert.Equal(JobStatus.Cancelled, (await client.FinalAsync(id)).Status);
+
+        // Give the restarted workers time to take (and drop) the message, then check nothing ran it.
+        using var http = new HttpClient { BaseAddress = system.Gateway() };
+        await Http.WaitTerminalAsync(http, (await client.SubmitAsync("ocr-rec", Fixtures.Bytes("line-009.png"))));
+        using var response = await http.GetAsync($"/v1/jobs/{id}", Ct);
+        var record = await response.ReadJobAsync();
+        Assert.Equal(JobStatus.Cancelled, record.Status);
+        Assert.Equal(0, record.Attempts);
+        Assert.Null(record.Output);
+
+        using var again = await http.DeleteAsync($"/v1/jobs/{id}", Ct);
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task Full_queue_is_refused_with_429_and_retry_after_and_accepted_jobs_still_finish()
+    {
+        using var http = new HttpClient { BaseAddress = system.Gateway() };
+        var gatewayPid = system.App.Model.Get("gateway-0")!.Pid!.Value;
+        var rssBefore = RssKb(gatewayPid);
+        var image = Fixtures.Bytes("line-010.png");
+        var accepted = new ConcurrentBag<string>();
+        HttpResponseMessage? refused = null;
+        await StopWorkersAsync();
+        try
+        {
+            // Fill the ocr-cls queue to its cap, then one more.
+            using var gate = new SemaphoreSlim(16);
+            await Task.WhenAll(Enumerable.Range(0, SystemFixture.MaxQueueLength + 20).Select(async _ =>
+            {
+                await gate.WaitAsync(Ct);
+                try
+                {
+                    var response = await http.PostAsync("/v1/models/ocr-cls/jobs", Http.Body(image), Ct);
+                    if (response.StatusCode == HttpStatusCode.Accepted)
+                    {
+                        accepted.Add((await response.ReadJobAsync()).Id);
+                        response.Dispose();
+                    }
+                    else
+                    {
+                        Interlocked.CompareExchange(ref refused, response, null);
+                    }
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }));
+        }
+        finally
+        {
+            await StartWorkersAsync();
+        }
+
+        Assert.NotNull(refused);
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.True(refused.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
+        Assert.Equal("queue_full", (await refused.ReadJsonAsync()).GetProperty("code").GetString());
+        Assert.InRange(accepted.Count, SystemFixture.MaxQueueLength - 5, SystemFixture.MaxQueueLength);
+
+        foreach (var id in accepted)
+        {
+            Assert.Equal(JobStatus.Succeeded, (await Http.WaitTerminalAsync(http, id, 120)).Status);
+        }
+        var growthMb = (RssKb(gatewayPid) - rssBefore) / 1024.0;
+        TestContext.Current.TestOutputHelper?.WriteLine($"gateway RSS growth over the flood: {growthMb:0.0} MB");
+        Assert.True(growthMb < 150, $"gateway RSS grew {growthMb:0.0} MB");
+    }
+
+    private async Task StopWorkersAsync() =>
+        await Task.WhenAll(system.App.StopReplicaAsync("worker-0"), system.App.StopReplicaAsync("worker-1"));
+
+    private async Task StartWorkersAsync()
+    {
+        system.App.StartReplica("worker-0");
+        system.App.StartReplica("worker-1");
+        await system.App.WaitForResourceHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
+    }
+
+    private async Task<(long Jobs, long Batches)> WorkerCountersAsync()
+    {
+        using var redis = await ConnectionMultiplexer.ConnectAsync(system.App.GetConnectionString("cache")!);
+        var db = redis.GetDatabase();
+        long jobs = 0, batches = 0;
+        foreach (var worker in new[] { "worker-0", "worker-1" })
+        {
+            jobs += (long?)await db.HashGetAsync($"worker:{worker}", "jobs") ?? 0;
+            batches += (long?)await db.HashGetAsync($"worker:{worker}", "batches") ?? 0;
+        }
+        return (jobs, batches);
+    }
+
+    private static long RssKb(int pid) =>
+        long.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1],
+            System.Globalization.CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,73 @@
+using AppHost.Hosting;
+using AppHost.Testing;
+
+[assembly: AssemblyFixture(typeof(Integration.Tests.SystemFixture))]
+// Some tests stop workers or fill queues: they must not overlap with others.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
+namespace Integration.Tests;
+
+/// <summary>
+/// The whole system through the AppHost fixture — real redis-server and rabbitmq-server, 2 gateways,
+/// 2 workers, ModelSync — over a private bucket: the repository's models plus a "faulty" model whose
+/// every run throws inside the worker.
+/// </summary>
+public sealed class SystemFixture : IAsyncLifetime
+{
+    public const int MaxQueueLength = 300;
+    public const int DeliveryLimit = 2;
+
+    public DistributedApplication App { get; private set; } = null!;
+
+    public string Bucket { get; } = Path.Combine(Projects.RepositoryInfo.Root, ".run", "tests", $"bucket-{Guid.NewGuid():N}"[..20]);
+
+    public Uri Gateway(int replica = 0) => App.GetEndpoint("gateway", replica);
+
+    public async ValueTask InitializeAsync()
+    {
+        TestBucket.Create(Bucket);
+        App = DistributedApplicationTestingBuilder.Create(o =>
+        {
+            o.Workers = 2;
+            o.Gateways = 2;
+            o.Models = Bucket;
+            o.ServiceEnvironment["Jobs__MaxQueueLength"] = MaxQueueLength.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            o.ServiceEnvironment["Jobs__DeliveryLimit"] = DeliveryLimit.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }).Build();
+        await App.StartAsync(TestContext.Current.CancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.DisposeAsync();
+        Directory.Delete(Bucket, recursive: true);
+    }
+}
+
+/// <summary>A model bucket for the tests: links to the real models, plus a model that always fails in the worker.</summary>
+public static class TestBucket
+{
+    public static void Create(string bucket)
+    {
+        var models = Path.Combine(Projects.RepositoryInfo.Root, "models");
+        Directory.CreateDirectory(bucket);
+        foreach (var model in Directory.EnumerateDirectories(models))
+        {
+            Directory.CreateSymbolicLink(Path.Combine(bucket, Path.GetFileName(model)), model);
+        }
+        // A valid ONNX file whose second input the classifier never feeds: every run throws inside the worker.
+        var faulty = Directory.CreateDirectory(Path.Combine(bucket, "faulty", "1")).FullName;
+        File.Copy("/usr/share/libonnx-testdata/data/node/test_reshape_negative_dim/model.onnx", Path.Combine(faulty, "model.onnx"));
+        File.WriteAllText(Path.Combine(faulty, "model.json"), """
+            {
+              "name": "faulty", "version": 1, "task": "image-classification",
+              "description": "Loads, but every run fails: used to test retries and dead-lettering.",
+              "input": { "layout": "NCHW", "colorOrder": "RGB", "resize": { "mode": "fixed", "width": 8, "height": 8 },
+                         "mean": [0, 0, 0], "std": [1, 1, 1] },
+              "labels": ["a", "b"],
+              "postprocessing": { "type": "softmax-top-k", "k": 1 },
+              "batching": { "maxBatchSize": 1, "maxQueueDelayMs": 0 }
+            }
+            """);
+    }
+}
