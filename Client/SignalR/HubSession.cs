@@ -277,8 +277,12 @@ internal sealed class HubSession
             case HubMessageType.Close:
                 var error = JsonHubProtocol.GetString(root, "error"u8);
                 var allowReconnect = root.TryGetProperty("allowReconnect"u8, out var allow) && allow.ValueKind == JsonValueKind.True;
+                // Null stays reserved for a stop the application asked for: a server-initiated close is
+                // reported as an error even without one (Context.Abort() sends a bare {"type":7}).
                 End(new SessionEnd(
-                    error is null ? null : new HubException($"The server closed the connection: {error}"),
+                    error is null
+                        ? new HubConnectionClosedException("The server closed the connection.")
+                        : new HubException($"The server closed the connection with an error: {error}"),
                     allowReconnect));
                 return false;
 
