@@ -68,6 +68,7 @@ public sealed class HubConnection : IAsyncDisposable
                 throw;
             }
 
+            _stopping?.Dispose();
             _stopping = new CancellationTokenSource();
             _session = session;
             _state = HubConnectionState.Connected;
@@ -112,17 +113,17 @@ public sealed class HubConnection : IAsyncDisposable
     public async Task<TResult> InvokeAsync<TResult>(
         string method, object?[] arguments, CancellationToken cancellationToken = default)
     {
-        var result = await CurrentSession().InvokeAsync(method, arguments, typeof(TResult), cancellationToken);
+        var result = await CurrentSession(method, arguments).InvokeAsync(method, arguments, typeof(TResult), cancellationToken);
         return result is null ? default! : (TResult)result;
     }
 
     /// <summary>Invokes a hub method that returns nothing and waits for it to complete.</summary>
     public Task InvokeAsync(string method, object?[] arguments, CancellationToken cancellationToken = default) =>
-        CurrentSession().InvokeAsync(method, arguments, resultType: null, cancellationToken);
+        CurrentSession(method, arguments).InvokeAsync(method, arguments, resultType: null, cancellationToken);
 
     /// <summary>Fire and forget: returns once the message is written; the server sends no reply.</summary>
     public Task SendAsync(string method, object?[] arguments, CancellationToken cancellationToken = default) =>
-        CurrentSession().SendInvocationAsync(method, arguments, cancellationToken);
+        CurrentSession(method, arguments).SendInvocationAsync(method, arguments, cancellationToken);
 
     public IDisposable On(string target, Func<Task> handler) =>
         _handlers.Add(target, new Handler([], _ => handler()));
@@ -148,6 +149,13 @@ public sealed class HubConnection : IAsyncDisposable
         {
             _http.Dispose();
         }
+    }
+
+    private HubSession CurrentSession(string method, object?[] arguments)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(method);
+        ArgumentNullException.ThrowIfNull(arguments);
+        return CurrentSession();
     }
 
     private HubSession CurrentSession() =>

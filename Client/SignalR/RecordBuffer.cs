@@ -7,6 +7,9 @@ internal sealed class RecordBuffer(int initialSize = 4096) : IDisposable
 {
     public const byte Separator = 0x1E;
 
+    // A buffer grown for one large message goes back to the pool once it is no longer needed.
+    private const int ShrinkAbove = 1024 * 1024;
+
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(initialSize);
     private int _start;    // first byte not yet returned as a record
     private int _scanned;  // bytes before this index hold no separator
@@ -24,7 +27,14 @@ internal sealed class RecordBuffer(int initialSize = 4096) : IDisposable
             _start = 0;
         }
 
-        if (_buffer.Length - _end < sizeHint)
+        if (_buffer.Length > ShrinkAbove && _end + sizeHint <= initialSize)
+        {
+            var smaller = ArrayPool<byte>.Shared.Rent(initialSize);
+            Buffer.BlockCopy(_buffer, 0, smaller, 0, _end);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = smaller;
+        }
+        else if (_buffer.Length - _end < sizeHint)
         {
             var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _end + sizeHint));
             Buffer.BlockCopy(_buffer, 0, larger, 0, _end);
