@@ -45,6 +45,19 @@ public sealed class TestHub : Hub
     /// <summary>Drops the TCP connection without a Close message, as a crash or network failure would.</summary>
     public void Drop() => Context.GetHttpContext()!.Abort();
 
+    /// <summary>Asks the caller for a client result and reports what came back.</summary>
+    public async Task<string> AskCaller()
+    {
+        try
+        {
+            return await Clients.Caller.InvokeAsync<string>("Question", Context.ConnectionAborted);
+        }
+        catch (Exception e)
+        {
+            return "failed: " + e.Message;
+        }
+    }
+
     public async Task<string> Stall()
     {
         await Task.Delay(Timeout.Infinite, Context.ConnectionAborted);
@@ -67,15 +80,19 @@ public sealed class HubServer : IAsyncLifetime
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
         builder.Logging.ClearProviders();
-        builder.Services.AddSignalR(signalR =>
-        {
-            signalR.MaximumReceiveMessageSize = MaximumReceiveMessageSize;
-            // Lets a test abort the connection while another invocation is still running.
-            signalR.MaximumParallelInvocationsPerClient = 4;
-        });
+        builder.Services
+            .AddSignalR(signalR =>
+            {
+                signalR.MaximumReceiveMessageSize = MaximumReceiveMessageSize;
+                // Lets a test abort the connection while another invocation is still running.
+                signalR.MaximumParallelInvocationsPerClient = 4;
+            });
 
         _app = builder.Build();
         _app.MapHub<TestHub>("/hubs/test");
+        // Negotiate responses a SignalR service (or a broken one) may give instead of a connection.
+        _app.MapPost("/redirect/negotiate", () => Results.Json(new { url = HubUrl.ToString(), accessToken = "redirected" }));
+        _app.MapPost("/refuse/negotiate", () => Results.Json(new { error = "go away" }));
         await _app.StartAsync();
 
         var addresses = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
