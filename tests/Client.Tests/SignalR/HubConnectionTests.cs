@@ -341,6 +341,38 @@ public sealed class HubConnectionTests(HubServer server) : IClassFixture<HubServ
         Assert.Equal("back", await notified.Task.WaitAsync(Patience, Cancellation));
     }
 
+    [Fact]
+    public async Task Reconnects_when_the_server_restarts()
+    {
+        var first = await HubServer.StartAsync(port: 0);
+        var port = first.BaseUrl.Port;
+        var delays = Enumerable.Repeat(TimeSpan.FromMilliseconds(250), 40).ToArray();
+        var connection = Track(new HubConnection(first.HubUrl, new HubConnectionOptions { ReconnectDelays = delays }));
+        await connection.StartAsync(Cancellation);
+        var reconnecting = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reconnected = NewSignal();
+        connection.Reconnecting += error =>
+        {
+            reconnecting.TrySetResult(error);
+            return Task.CompletedTask;
+        };
+        connection.Reconnected += _ =>
+        {
+            reconnected.TrySetResult();
+            return Task.CompletedTask;
+        };
+
+        await first.DisposeAsync();
+        Assert.NotNull(await reconnecting.Task.WaitAsync(Patience, Cancellation));
+        Assert.Equal(HubConnectionState.Reconnecting, connection.State);
+        await using var second = await HubServer.StartAsync(port);
+        await reconnected.Task.WaitAsync(Patience, Cancellation);
+
+        Assert.Equal(HubConnectionState.Connected, connection.State);
+        Assert.Equal("again", await connection.InvokeAsync<string>("Echo", ["again"], Cancellation));
+        await connection.StopAsync();
+    }
+
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public async ValueTask DisposeAsync()

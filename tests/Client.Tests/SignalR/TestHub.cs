@@ -75,10 +75,20 @@ public sealed class HubServer : IAsyncLifetime
 
     public Uri HubUrl => new(BaseUrl, "/hubs/test");
 
-    public async ValueTask InitializeAsync()
+    public ValueTask InitializeAsync() => new(ListenAsync(port: 0));
+
+    /// <summary>A server of its own, e.g. to stop and start again on the same port.</summary>
+    public static async Task<HubServer> StartAsync(int port)
+    {
+        var server = new HubServer();
+        await server.ListenAsync(port);
+        return server;
+    }
+
+    private async Task ListenAsync(int port)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
         builder.Logging.ClearProviders();
         builder.Services
             .AddSignalR(signalR =>
