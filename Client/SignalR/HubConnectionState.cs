@@ -1,0 +1,9 @@
+namespace Client.SignalR;
+
+public enum HubConnectionState
+{
+    Disconnected,
+    Connecting,
+    Connected,
+    Reconnecting,
+}
