@@ -13,6 +13,8 @@ public sealed class HubConnection : IAsyncDisposable
     private readonly bool _ownsHttp;
     private readonly HandlerRegistry _handlers = new();
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
+    // True inside the lifetime loop, hence inside Reconnecting/Reconnected/Closed handlers it awaits.
+    private readonly AsyncLocal<bool> _inLifetime = new();
 
     private volatile HubSession? _session;
     private volatile HubConnectionState _state;
@@ -80,7 +82,10 @@ public sealed class HubConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>Closes the connection (or ends reconnecting) and waits until <see cref="Closed"/> has been raised.</summary>
+    /// <summary>
+    /// Closes the connection (or ends reconnecting) and waits until <see cref="Closed"/> has been raised
+    /// (called from a Reconnecting/Reconnected/Closed handler, it returns without waiting for that).
+    /// </summary>
     public async Task StopAsync()
     {
         if (_state == HubConnectionState.Disconnected)
@@ -107,7 +112,11 @@ public sealed class HubConnection : IAsyncDisposable
             await session.CloseAsync();
         }
 
-        await lifetime;
+        if (!_inLifetime.Value)
+        {
+            // From an event handler the lifetime loop is waiting for us: it finishes (raising Closed) afterwards.
+            await lifetime;
+        }
     }
 
     public async Task<TResult> InvokeAsync<TResult>(
@@ -166,6 +175,7 @@ public sealed class HubConnection : IAsyncDisposable
 
     private async Task RunLifetimeAsync(HubSession session, CancellationToken stopping)
     {
+        _inLifetime.Value = true;
         Exception? reason;
         while (true)
         {

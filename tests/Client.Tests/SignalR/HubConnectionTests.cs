@@ -373,6 +373,24 @@ public sealed class HubConnectionTests(HubServer server) : IClassFixture<HubServ
         await connection.StopAsync();
     }
 
+    [Fact]
+    public async Task Stopping_from_the_Reconnected_handler_closes_the_connection()
+    {
+        var connection = await StartAsync(new HubConnectionOptions { ReconnectDelays = [TimeSpan.Zero, TimeSpan.FromMilliseconds(200)] });
+        var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        connection.Reconnected += _ => connection.StopAsync();
+        connection.Closed += error =>
+        {
+            closed.TrySetResult(error);
+            return Task.CompletedTask;
+        };
+
+        await SendExpectingTheServerToCloseAsync(connection, "Drop");
+
+        Assert.Null(await closed.Task.WaitAsync(Patience, Cancellation));
+        Assert.Equal(HubConnectionState.Disconnected, connection.State);
+    }
+
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public async ValueTask DisposeAsync()
