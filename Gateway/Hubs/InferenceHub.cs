@@ -14,8 +14,10 @@ public interface IInferenceClient
 }
 
 /// <summary>
-/// The SignalR hub at <c>/hubs/inference</c>. Errors are <see cref="HubException"/>s whose message
-/// starts with the same stable code as the REST API's problem+json (<c>model_not_found: …</c>).
+/// The SignalR hub at <c>/hubs/inference</c>. Errors are <see cref="HubException"/>s carrying the same
+/// stable code as the REST API's problem+json; SignalR frames the message as
+/// <c>An unexpected error occurred invoking 'Submit' on the server. HubException: model_not_found: …</c>,
+/// so clients read the code after "HubException: ".
 /// </summary>
 public sealed class InferenceHub(
     JobSubmitter submitter,
