@@ -128,7 +128,10 @@
     list.setAttribute("data-testid", "lines");
     for (const line of lines) {
       const li = document.createElement("li");
-      li.textContent = line.text;
+      const text = document.createElement("span");
+      text.className = "text";
+      text.textContent = line.text;
+      li.appendChild(text);
       const score = document.createElement("span");
       score.className = "score";
       score.textContent = `  ${(line.confidence * 100).toFixed(1)}%${line.angle ? " ↻180°" : ""}`;
