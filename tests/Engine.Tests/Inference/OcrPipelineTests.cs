@@ -1,0 +1,64 @@
+// The ocr pipeline (detect → orient → recognize) on rendered pages: every line found, read, and in reading order.
+using Contracts.Models;
+
+namespace Engine.Tests.Inference;
+
+public sealed class OcrPipelineTests(OcrModels models, ITestOutputHelper output) : IClassFixture<OcrModels>
+{
+    public static TheoryData<string> Pages() => [.. from p in Enumerable.Range(1, 3) from ext in new[] { "png", "jpg", "webp" } select $"page-{p}.{ext}"];
+
+    [Theory]
+    [MemberData(nameof(Pages))]
+    public void A_page_reads_every_line_in_reading_order(string page)
+    {
+        var expected = models.LinesOf(page);
+
+        var lines = OcrModels.Read(models, page).Lines;
+
+        foreach (var line in lines)
+        {
+            output.WriteLine($"[{line.Text}] conf {line.Confidence:F3} angle {line.Angle} top {line.Box[0][1]}");
+        }
+
+        Assert.Equal(expected.Length, lines.Count);
+        var exact = expected.Zip(lines, (e, l) => e == l.Text.Trim()).Count(x => x);
+        output.WriteLine($"{page}: {exact}/{expected.Length} lines exact");
+        Assert.True(exact >= 0.9 * expected.Length, $"{page}: {exact}/{expected.Length} lines exact: {string.Join(" | ", lines.Select(l => l.Text))}");
+        // Reading order: each line starts below the previous one, and every line is matched to its own truth.
+        Assert.True(lines.Zip(lines.Skip(1), (a, b) => a.Box[0][1] < b.Box[0][1]).All(x => x), "lines are not top to bottom");
+        Assert.All(expected.Zip(lines), pair => Assert.True(
+            TextDistance.Levenshtein(pair.First, pair.Second.Text.Trim()) <= pair.First.Length / 4,
+            $"line out of order or unreadable: expected [{pair.First}], got [{pair.Second.Text}]"));
+        Assert.All(lines, l => Assert.Equal(0, l.Angle));
+    }
+
+    [Fact]
+    public void All_pages_together_have_at_least_90_percent_of_lines_exact()
+    {
+        var (total, exact) = (0, 0);
+        foreach (var page in Pages().Select(p => (string)p.Data))
+        {
+            var expected = models.LinesOf(page);
+            var lines = OcrModels.Read(models, page).Lines;
+            total += expected.Length;
+            exact += expected.Zip(lines, (e, l) => e == l.Text.Trim()).Count(x => x);
+        }
+
+        output.WriteLine($"pipeline: {exact}/{total} lines exact = {(double)exact / total:P1}");
+        Assert.True(exact >= 0.9 * total, $"{exact}/{total} lines exact");
+    }
+
+    [Theory]
+    [InlineData("page-1")]
+    [InlineData("page-2")]
+    [InlineData("page-3")]
+    public void A_page_reads_the_same_from_png_jpeg_and_webp(string page)
+    {
+        var texts = new[] { "png", "jpg", "webp" }
+            .Select(ext => string.Join("\n", OcrModels.Read(models, $"{page}.{ext}").Lines.Select(l => l.Text.Trim())))
+            .ToList();
+
+        Assert.Equal(texts[0], texts[1]);
+        Assert.Equal(texts[0], texts[2]);
+    }
+}
