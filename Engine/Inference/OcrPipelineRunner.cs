@@ -17,6 +17,13 @@ public sealed class OcrPipelineRunner(ModelDefinition definition, TextDetectionR
 
     public string Model => definition.Name;
 
+    /// <summary>The stages, shared with the runners of the same models built by the same factory.</summary>
+    public TextDetectionRunner Detector => detector;
+
+    public ClassificationRunner? Classifier => classifier;
+
+    public TextRecognitionRunner Recognizer => recognizer;
+
     public int Version => definition.Version;
 
     public int MaxBatchSize => Math.Max(1, definition.Manifest.Batching?.MaxBatchSize ?? 4);
@@ -89,6 +96,6 @@ public sealed class OcrPipelineRunner(ModelDefinition definition, TextDetectionR
 
     public void Dispose()
     {
-        // The stage runners are owned by the factory that built them.
+        // Nothing of its own to release: the stage runners are shared and owned by the factory that built them.
     }
 }

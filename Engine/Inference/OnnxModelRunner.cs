@@ -146,9 +146,16 @@ public abstract class OnnxModelRunner : IModelRunner
 
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
 
-    public virtual void Dispose()
+    private int _disposed;
+
+    /// <summary>Releases the session; later calls do nothing, so the owning factory and a user may both call it.</summary>
+    public void Dispose()
     {
-        Session.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            Session.Dispose();
+        }
+
         GC.SuppressFinalize(this);
     }
 }
