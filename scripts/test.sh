@@ -10,11 +10,17 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 mkdir -p artifacts
 log="artifacts/test-output.txt"
 
+# Build once (in parallel), then run the test assemblies one after another: two of them start
+# a whole system (RabbitMQ, Redis, services), and on 2 cores they should not compete.
 # Soak and benchmark-style tests run from their own scripts, not in the suite.
 set +e
-dotnet test Aspire.Inference.sln -c Debug --filter "Category!=Soak" \
-  --blame-hang-timeout 8m --results-directory artifacts/TestResults 2>&1 | tee "$log"
+dotnet build Aspire.Inference.sln -c Debug 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+if [[ $status -eq 0 ]]; then
+  dotnet test Aspire.Inference.sln -c Debug --no-build -m:1 --filter "Category!=Soak" \
+    --blame-hang-timeout 8m --results-directory artifacts/TestResults 2>&1 | tee -a "$log"
+  status=${PIPESTATUS[0]}
+fi
 set -e
 
 passed=0; failed=0
