@@ -100,7 +100,7 @@ public static class OpenInferenceApi
         byte[] body;
         try
         {
-            body = await ReadBodyAsync(request, options.Value.MaxInputBytes, cancellationToken);
+            body = await JobsApi.ReadBodyAsync(request, options.Value.MaxInputBytes, cancellationToken);
         }
         catch (SubmissionException e)
         {
@@ -167,19 +167,6 @@ public static class OpenInferenceApi
         {
             unregister();
         }
-    }
-
-    private static async Task<byte[]> ReadBodyAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
-    {
-        if (request.ContentLength > limit)
-        {
-            throw new SubmissionException(413, ProblemCodes.PayloadTooLarge, $"request body over {limit} bytes");
-        }
-        using var buffer = new MemoryStream();
-        await request.Body.CopyToAsync(buffer, cancellationToken);
-        return buffer.Length > limit
-            ? throw new SubmissionException(413, ProblemCodes.PayloadTooLarge, $"request body over {limit} bytes")
-            : buffer.ToArray();
     }
 
     private static ModelInfo? Find(string model, string? version, ModelCatalog catalog) =>
