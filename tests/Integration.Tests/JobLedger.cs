@@ -1,0 +1,63 @@
+using System.Collections.Concurrent;
+using Contracts.Jobs;
+
+namespace Integration.Tests;
+
+/// <summary>
+/// Bookkeeping in the spirit of RabbitMQ's Jepsen checks, at the level of jobs: every job a client
+/// was acknowledged for is tracked to its outcome; a job with no terminal push is lost, one with
+/// two terminal pushes is duplicated.
+/// </summary>
+public sealed class JobLedger
+{
+    private readonly ConcurrentDictionary<string, ConcurrentBag<JobRecord>> _terminal = new();
+
+    public void Acknowledged(string jobId) => _terminal.TryAdd(jobId, []);
+
+    /// <summary>Records the pushes a client received (call after the run, with all of its clients).</summary>
+    public void Observe(InferenceClient client)
+    {
+        foreach (var (id, updates) in client.Updates)
+        {
+            if (_terminal.TryGetValue(id, out var bag))
+            {
+                foreach (var update in updates.Where(u => u.IsTerminal))
+                {
+                    bag.Add(update);
+                }
+            }
+        }
+    }
+
+    public sealed record Report(int Acknowledged, int Succeeded, int FailedWithReason, int Expired, int Cancelled, int Lost, int Duplicated)
+    {
+        public override string ToString() =>
+            $"acknowledged {Acknowledged}: succeeded {Succeeded}, failed with reason {FailedWithReason}, expired {Expired}, cancelled {Cancelled}, lost {Lost}, duplicated {Duplicated}";
+    }
+
+    public Report Tally()
+    {
+        int succeeded = 0, failed = 0, expired = 0, cancelled = 0, lost = 0, duplicated = 0;
+        foreach (var (_, bag) in _terminal)
+        {
+            if (bag.IsEmpty)
+            {
+                lost++;
+                continue;
+            }
+            if (bag.Count > 1)
+            {
+                duplicated++;
+            }
+            switch (bag.First().Status)
+            {
+                case JobStatus.Succeeded: succeeded++; break;
+                case JobStatus.Failed when bag.First().Error is not null: failed++; break;
+                case JobStatus.Expired: expired++; break;
+                case JobStatus.Cancelled: cancelled++; break;
+                default: lost++; break;
+            }
+        }
+        return new Report(_terminal.Count, succeeded, failed, expired, cancelled, lost, duplicated);
+    }
+}
