@@ -8,8 +8,12 @@ public sealed record CliConsole(TextWriter Out, TextWriter Error, IAnsiConsole A
     /// <summary>The process's console; live progress only when stdout is a terminal.</summary>
     public static CliConsole System()
     {
-        var interactive = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
-        return new CliConsole(Console.Out, Console.Error, AnsiConsole.Console, interactive);
+        if (Console.IsOutputRedirected)
+        {
+            // Piped or written to a file: no escape codes, and tables wide enough not to wrap paths.
+            return Plain(Console.Out, Console.Error, width: 160);
+        }
+        return new CliConsole(Console.Out, Console.Error, AnsiConsole.Console, AnsiConsole.Profile.Capabilities.Interactive);
     }
 
     /// <summary>A console that writes plain text (no colors, no live display) to <paramref name="output"/>.</summary>
