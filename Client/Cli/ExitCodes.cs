@@ -10,4 +10,7 @@ public static class ExitCodes
 
     /// <summary>Bad arguments, missing files, unknown model, or the gateway could not be reached.</summary>
     public const int UsageOrConnection = 2;
+
+    /// <summary>Ctrl+C: the jobs still in flight were cancelled (128 + SIGINT, as shells report it).</summary>
+    public const int Interrupted = 130;
 }

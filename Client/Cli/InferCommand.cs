@@ -88,6 +88,12 @@ public sealed class InferCommand : Command
                 await console.Error.WriteLineAsync($"error: {e.Detail}");
                 return ExitCodes.UsageOrConnection;
             }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                var cancelled = await run.CancelPendingAsync(TimeSpan.FromSeconds(2));
+                await console.Error.WriteLineAsync($"interrupted: {run.Done} of {files.Count} files finished, {cancelled} jobs in flight cancelled");
+                return ExitCodes.Interrupted;
+            }
             catch (HubConnectionClosedException e)
             {
                 await console.Error.WriteLineAsync(GatewayOption.Unreachable(gateway, e));

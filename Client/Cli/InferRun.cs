@@ -35,9 +35,10 @@ public sealed class InferRun(InferenceClient client, string model, double? timeo
         var results = new FileResult[files.Count];
         void OnUpdate(JobRecord update)
         {
-            if (!update.IsTerminal && _status.ContainsKey(update.Id))
+            // TryUpdate, not an indexer: a job already finished (and removed) must not come back as running.
+            if (!update.IsTerminal && _status.TryGetValue(update.Id, out var current) && current != update.Status)
             {
-                _status[update.Id] = update.Status;
+                _status.TryUpdate(update.Id, update.Status, current);
             }
         }
         client.JobUpdated += OnUpdate;
@@ -56,6 +57,28 @@ public sealed class InferRun(InferenceClient client, string model, double? timeo
             client.JobUpdated -= OnUpdate;
         }
         return results;
+    }
+
+    /// <summary>Cancels the jobs still in flight (after Ctrl+C); returns how many the gateway cancelled.</summary>
+    public async Task<int> CancelPendingAsync(TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        var cancelled = 0;
+        await Parallel.ForEachAsync(_status.Keys.ToList(), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (id, _) =>
+        {
+            try
+            {
+                if ((await client.CancelAsync(id, deadline.Token)).Status == JobStatus.Cancelled)
+                {
+                    Interlocked.Increment(ref cancelled);
+                }
+            }
+            catch (Exception e) when (e is InferenceApiException or HubConnectionClosedException or OperationCanceledException)
+            {
+                // Finished meanwhile, or the gateway is gone: nothing more to do for it.
+            }
+        });
+        return cancelled;
     }
 
     private async Task<FileResult> RunOneAsync(string file, Action<FileResult> finished, bool fatalRefusals, CancellationToken cancellationToken)
@@ -93,14 +116,9 @@ public sealed class InferRun(InferenceClient client, string model, double? timeo
         }
 
         _status.TryAdd(id, JobStatus.Queued);
-        try
-        {
-            return new FileResult(file, await WaitAsync(id, cancellationToken));
-        }
-        finally
-        {
-            _status.TryRemove(id, out _);
-        }
+        var record = await WaitAsync(id, cancellationToken);
+        _status.TryRemove(id, out _); // only once finished: an interrupted run cancels what is left here
+        return new FileResult(file, record);
     }
 
     /// <summary>Submits with one idempotency key, retrying while the gateway is busy or the connection is being restored.</summary>
