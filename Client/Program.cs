@@ -1,3 +1,4 @@
-// The Aspire.Inference CLI; its commands (infer, bench, models) arrive with the pipeline issue.
-Console.Error.WriteLine("usage: dotnet run --project Client -- <infer|bench|models> … (not yet implemented)");
-return 2;
+// The Aspire.Inference CLI: `infer` and `models list` (see Client/Cli).
+using Client.Cli;
+
+return await CliApp.RunAsync(args, CliConsole.System());
