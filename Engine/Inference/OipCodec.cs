@@ -24,6 +24,19 @@ public static class OipCodec
 
     public static OipRequest Parse(ReadOnlySpan<byte> json)
     {
+        try
+        {
+            return ParseDocument(json);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or OverflowException)
+        {
+            // e.g. a string that is not valid UTF-8: still the caller's malformed request, never a server error.
+            throw new OipRequestException($"The request is malformed: {e.Message}");
+        }
+    }
+
+    private static OipRequest ParseDocument(ReadOnlySpan<byte> json)
+    {
         JsonDocument doc;
         try
         {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Contracts.Jobs;
 using Engine.Imaging;
+using Engine.Inference;
 using Gateway.Messaging;
 using Gateway.Models;
 using Microsoft.Extensions.Options;
@@ -78,6 +79,14 @@ public sealed class JobSubmitter(
             if (model.Task == "ocr")
             {
                 throw new SubmissionException(400, ProblemCodes.UnsupportedInput, $"Model '{model.Name}' is a pipeline over images; send an image, not tensors.");
+            }
+            try
+            {
+                OipCodec.Parse(input);
+            }
+            catch (OipRequestException e)
+            {
+                throw new SubmissionException(400, ProblemCodes.InvalidInput, e.Message);
             }
             return InputKinds.Tensor;
         }

@@ -19,6 +19,7 @@ public static class ProblemCodes
     public const string EmptyBody = "empty_body";
     public const string UnsupportedMediaType = "unsupported_media_type";
     public const string UnsupportedInput = "unsupported_input";
+    public const string InvalidInput = "invalid_input";
     public const string InvalidOptions = "invalid_options";
     public const string QueueFull = "queue_full";
     public const string BrokerUnavailable = "broker_unavailable";
