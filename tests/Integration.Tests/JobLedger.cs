@@ -14,6 +14,8 @@ public sealed class JobLedger
 
     public void Acknowledged(string jobId) => _terminal.TryAdd(jobId, []);
 
+    public IReadOnlyCollection<string> Ids => [.. _terminal.Keys];
+
     /// <summary>Records the pushes a client received (call after the run, with all of its clients).</summary>
     public void Observe(InferenceClient client)
     {

@@ -1,3 +1,4 @@
+using System.Net;
 using AppHost.Hosting;
 using Contracts.Jobs;
 
@@ -98,5 +99,110 @@ public sealed class ReliabilityTests(SystemFixture system)
         Assert.Equal(JobStatus.Succeeded, stored.Status);
         Assert.Equal(beforeFinal.Output!.Value.GetRawText(), stored.Output!.Value.GetRawText());
         Assert.Equal(ResourceState.Running, system.App.Model.Get("cache")!.State);
+    }
+
+    [Fact]
+    public async Task RabbitMQ_restart_under_load_finishes_every_acknowledged_job_and_refuses_new_ones_clearly_meanwhile()
+    {
+        var ledger = new JobLedger();
+        await using var client = await InferenceClient.ConnectAsync(system.Gateway(0));
+        using var http = new HttpClient { BaseAddress = system.Gateway(1), Timeout = TimeSpan.FromSeconds(30) };
+        var image = Fixtures.Bytes("line-030.png");
+        for (var i = 0; i < 60; i++)
+        {
+            ledger.Acknowledged(await client.SubmitAsync("ocr-rec", image));
+        }
+
+        var restart = system.App.RestartReplicaAsync("messaging");
+        // While the broker is down, a submission is refused at once with a retryable answer, not left hanging.
+        var refusedDuringOutage = 0;
+        var outageDeadline = DateTime.UtcNow.AddSeconds(60);
+        while ((!restart.IsCompleted || !system.App.Model.Get("messaging")!.IsRunning) && DateTime.UtcNow < outageDeadline)
+        {
+            var started = DateTime.UtcNow;
+            using var response = await http.PostAsync("/v1/models/ocr-rec/jobs", Http.Body(image), Ct);
+            if (response.StatusCode == HttpStatusCode.Accepted)
+            {
+                ledger.Acknowledged((await response.ReadJobAsync()).Id);
+            }
+            else
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+                Assert.Equal("broker_unavailable", (await response.ReadJsonAsync()).GetProperty("code").GetString());
+                Assert.NotNull(response.Headers.RetryAfter);
+                Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(10), "the refusal took too long");
+                refusedDuringOutage++;
+            }
+            await Task.Delay(200, Ct);
+        }
+        await restart;
+        await system.App.WaitForResourceHealthyAsync("messaging", TimeSpan.FromSeconds(90), Ct);
+
+        // The gateway and the workers recover by themselves: new jobs go through again.
+        var recovered = DateTime.UtcNow.AddSeconds(90);
+        string? after = null;
+        while (after is null && DateTime.UtcNow < recovered)
+        {
+            try
+            {
+                after = await client.SubmitAsync("ocr-rec", image);
+                ledger.Acknowledged(after);
+            }
+            catch (Client.SignalR.HubException)
+            {
+                await Task.Delay(500, Ct);
+            }
+        }
+        Assert.NotNull(after);
+
+        // Every acknowledged job reaches a terminal state (REST jobs are followed through the store).
+        var deadline = DateTime.UtcNow.AddSeconds(180);
+        foreach (var id in ledgerIds(ledger))
+        {
+            var record = await Http.WaitTerminalAsync(http, id, (int)Math.Max(1, (deadline - DateTime.UtcNow).TotalSeconds));
+            Assert.True(record.IsTerminal, $"job {id} is still {record.Status}");
+            Assert.Equal(JobStatus.Succeeded, record.Status);
+        }
+        TestContext.Current.TestOutputHelper?.WriteLine($"refused during the outage: {refusedDuringOutage}; acknowledged {ledger.Ids.Count}, all succeeded");
+        Assert.True(refusedDuringOutage > 0, "no submission was made while the broker was down");
+
+        static IEnumerable<string> ledgerIds(JobLedger l) => l.Ids;
+    }
+
+    [Fact]
+    public async Task Gateway_killed_under_load_its_clients_get_every_result_from_the_other_replica()
+    {
+        var ledger = new JobLedger();
+        var image = Fixtures.Bytes("line-031.png");
+        var onA = await InferenceClient.ConnectAsync(system.Gateway(0));
+        for (var i = 0; i < 40; i++)
+        {
+            ledger.Acknowledged(await onA.SubmitAsync("ocr-rec", image));
+        }
+        var gateway = system.App.Model.Get("gateway-0")!;
+        System.Diagnostics.Process.GetProcessById(gateway.Pid!.Value).Kill();
+        await onA.DisposeAsync();
+
+        // The client's recovery: connect to another replica and follow its jobs again.
+        await using var onB = await InferenceClient.ConnectAsync(system.Gateway(1));
+        foreach (var id in ledger.Ids)
+        {
+            await onB.SubscribeAsync(id);
+        }
+        foreach (var id in ledger.Ids)
+        {
+            Assert.Equal(JobStatus.Succeeded, (await onB.FinalAsync(id, TimeSpan.FromSeconds(120))).Status);
+        }
+        await Task.Delay(1000, Ct);
+        ledger.Observe(onB);
+        var report = ledger.Tally();
+        TestContext.Current.TestOutputHelper?.WriteLine(report.ToString());
+        Assert.Equal(0, report.Lost);
+        Assert.Equal(0, report.Duplicated);
+        Assert.Equal(40, report.Succeeded);
+
+        // And the killed replica is back.
+        await system.App.Model.WaitUntilAsync(m => m.Get("gateway-0") is { IsRunning: true } g && g.Pid != gateway.Pid,
+            TimeSpan.FromSeconds(60), Ct);
     }
 }
