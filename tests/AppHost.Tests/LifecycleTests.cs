@@ -109,6 +109,7 @@ public sealed class LifecycleTests
         }
         info.Environment.TryAdd("AppHost__RunDirectory", Path.Combine(Projects.RepositoryInfo.Root, ".run", "tests", $"cli-{Guid.NewGuid():N}"[..16]));
         info.Environment.TryAdd("AppHost__GatewayPort", "0");
+        info.Environment.TryAdd("Dashboard__Port", "0");
 
         using var process = Process.Start(info)!;
         var stdout = new System.Text.StringBuilder();
