@@ -142,6 +142,34 @@ public sealed class DashboardTests(SystemFixture fixture) : IAsyncLifetime
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, "dashboard-logs.png"), FullPage = true });
     }
 
+    [Fact]
+    public async Task Submitting_jobs_moves_the_throughput_and_latency_charts()
+    {
+        var page = await NewPageAsync();
+        await page.ClickAsync("nav button[data-tab=metrics]");
+        var image = await File.ReadAllBytesAsync(Path.Combine(Projects.RepositoryInfo.Root, "tests", "Engine.Tests", "Fixtures", "Ocr", "line-001.png"), Ct);
+        using var http = _app.CreateHttpClient("gateway");
+
+        for (var i = 0; i < 8; i++)
+        {
+            using var response = await http.PostAsync("/v1/models/ocr-cls/predict", new ByteArrayContent(image), Ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        foreach (var series in new[] { "accepted", "succeeded" })
+        {
+            await page.WaitForFunctionAsync(
+                $"() => Number(document.querySelector('#chart-throughput polyline[data-series={series}]')?.dataset.max) > 0",
+                null, new() { Timeout = 30_000 });
+        }
+        await page.WaitForFunctionAsync(
+            "() => Number(document.querySelector('#chart-latency polyline[data-series=\"compute p50\"]')?.dataset.max) > 0",
+            null, new() { Timeout = 30_000 });
+        await page.WaitForSelectorAsync("#chart-batches rect");
+        await page.WaitForSelectorAsync("#legend-queue span:has-text('ocr-cls')");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, "dashboard-metrics.png"), FullPage = true });
+    }
+
     private async Task<IPage> NewPageAsync(bool signIn = true)
     {
         var page = await _browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1600, Height = 900 } });

@@ -119,7 +119,7 @@ function lineChart(id, legendId, series) {
   series.forEach((s, i) => {
     const pts = s.values.map((v, j) => v === null ? null : `${pad + j * (w - pad) / (n - 1)},${h - pad - (v / max) * (h - 2 * pad)}`).filter(p => p).join(" ");
     const line = el("polyline", { points: pts, fill: "none", stroke: colors[i % colors.length], "stroke-width": 2 });
-    line.dataset.series = s.name; line.dataset.last = s.values.length ? s.values[s.values.length - 1] ?? "" : "";
+    line.dataset.series = s.name; line.dataset.max = Math.max(0, ...s.values.filter(v => v !== null));
     svg.append(line);
   });
   document.getElementById(legendId).replaceChildren(...series.map((s, i) => {
