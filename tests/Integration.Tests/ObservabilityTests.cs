@@ -4,7 +4,7 @@ using Contracts.Jobs;
 
 namespace Integration.Tests;
 
-/// <summary>What operators scrape: the Prometheus <c>/metrics</c> of every gateway and worker replica.</summary>
+/// <summary>What operators see: the Prometheus <c>/metrics</c> of every replica, and one trace per job over OTLP.</summary>
 public sealed class ObservabilityTests(SystemFixture system)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -57,6 +57,36 @@ public sealed class ObservabilityTests(SystemFixture system)
         Assert.Equal(ids.Count, Delta(before, after, "aspire_inference_queue_duration_ms_count", ("model", "ocr-cls")));
         Assert.True(Delta(before, after, "nv_inference_compute_infer_duration_us", ("model", "ocr-cls")) > 0);
         Assert.Equal(0, Sum(after, "nv_inference_pending_request_count", ("model", "ocr-cls")));
+    }
+
+    [Fact]
+    public async Task A_job_is_one_trace_from_the_gateway_submit_to_the_worker_run()
+    {
+        using var http = new HttpClient { BaseAddress = system.Gateway(1) };
+        using var response = await http.PostAsync("/v1/models/ocr-cls/jobs", Http.Body(Fixtures.Bytes("line-007.png")), Ct);
+        var id = (await response.ReadJobAsync()).Id;
+        Assert.Equal(JobStatus.Succeeded, (await Http.WaitTerminalAsync(http, id)).Status);
+
+        ReceivedSpan? submit = null, run = null, batch = null;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline && (submit is null || batch is null))
+        {
+            var spans = system.Otlp.Spans;
+            submit = spans.FirstOrDefault(s => s.Name == "submit job" && s.Attributes.GetValueOrDefault("job.id") == id);
+            run = spans.FirstOrDefault(s => s.Name == "run job" && s.Attributes.GetValueOrDefault("job.id") == id);
+            batch = run is null ? null : spans.FirstOrDefault(s => s.Name == "run batch" && s.Links.Contains((run.TraceId, run.SpanId)));
+            await Task.Delay(250, Ct);
+        }
+
+        var seen = string.Join(", ", system.Otlp.Spans.Select(s => $"{s.Service}/{s.Name}").Distinct());
+        Assert.True(submit is not null, $"no 'submit job' span for {id}; spans received: {seen}");
+        Assert.True(run is not null, $"no 'run job' span for {id}; spans received: {seen}");
+        Assert.Equal("gateway", submit.Service);
+        Assert.Equal("worker", run.Service);
+        Assert.Equal(submit.TraceId, run.TraceId);
+        Assert.Equal(submit.SpanId, run.ParentSpanId);
+        Assert.NotNull(batch);
+        Assert.Equal("worker", batch.Service);
     }
 
     /// <summary>Scrapes every gateway and worker replica, checking the exposition format on the way.</summary>

@@ -118,12 +118,15 @@ function lineChart(id, legendId, series) {
   }
   series.forEach((s, i) => {
     const pts = s.values.map((v, j) => v === null ? null : `${pad + j * (w - pad) / (n - 1)},${h - pad - (v / max) * (h - 2 * pad)}`).filter(p => p).join(" ");
-    const line = el("polyline", { points: pts, fill: "none", stroke: colors[i % colors.length], "stroke-width": 2 });
+    const color = s.color ?? colors[i % colors.length];
+    const line = el("polyline", { points: pts, fill: "none", stroke: color, "stroke-width": 2 });
     line.dataset.series = s.name; line.dataset.max = Math.max(0, ...s.values.filter(v => v !== null));
     svg.append(line);
+    // Dots too: a series with gaps (no jobs in an interval) may have lone points.
+    s.values.forEach((v, j) => { if (v !== null) svg.append(el("circle", { cx: pad + j * (w - pad) / (n - 1), cy: h - pad - (v / max) * (h - 2 * pad), r: 2, fill: color })); });
   });
   document.getElementById(legendId).replaceChildren(...series.map((s, i) => {
-    const span = document.createElement("span"); span.style.color = colors[i % colors.length];
+    const span = document.createElement("span"); span.style.color = s.color ?? colors[i % colors.length];
     const last = s.values.length ? s.values[s.values.length - 1] : null;
     span.textContent = `${s.name} ${last === null ? "–" : last.toFixed(1)}`; return span;
   }));
@@ -131,9 +134,9 @@ function lineChart(id, legendId, series) {
 function renderCharts() {
   if (document.getElementById("metrics").hidden) return;
   lineChart("chart-throughput", "legend-throughput", [
-    { name: "accepted", values: samples.map(s => s.acceptedPerSecond) },
-    { name: "succeeded", values: samples.map(s => s.succeededPerSecond) },
-    { name: "failed", values: samples.map(s => s.failedPerSecond) },
+    { name: "accepted", color: "#8ab4f8", values: samples.map(s => s.acceptedPerSecond) },
+    { name: "succeeded", color: "#3fb950", values: samples.map(s => s.succeededPerSecond) },
+    { name: "failed", color: "#f85149", values: samples.map(s => s.failedPerSecond) },
   ]);
   const lat = (k, p) => samples.map(s => s[k] ? s[k][p] : null);
   lineChart("chart-latency", "legend-latency", [
