@@ -55,6 +55,22 @@ public sealed class DashboardTests(SystemFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_unsecured_dashboard_serves_the_page_and_hub_without_sign_in()
+    {
+        await using var unsecured = await DashboardServer.StartAsync(_app, new DashboardOptions { Port = 0, Unsecured = true }, Ct);
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = unsecured.Url };
+
+        using var page = await http.GetAsync("/", Ct);
+        using var hub = await http.PostAsync("/hubs/dashboard/negotiate?negotiateVersion=1", null, Ct);
+
+        Assert.False(unsecured.RequiresSignIn);
+        Assert.Equal(unsecured.Url, unsecured.LoginUrl);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("<table>", await page.Content.ReadAsStringAsync(Ct));
+        Assert.Equal(HttpStatusCode.OK, hub.StatusCode);
+    }
+
+    [Fact]
     public async Task The_token_link_signs_in_and_the_page_lists_every_resource_as_running()
     {
         var page = await NewPageAsync(signIn: false);
