@@ -112,7 +112,7 @@ public sealed class DashboardServer : IAsyncDisposable
 /// <summary>Pushes resource changes to every page and console lines to the pages watching that replica.</summary>
 internal sealed class DashboardLogFeed(DistributedApplication app, IHubContext<DashboardHub> hub) : IHostedService
 {
-    private readonly HashSet<string> _attached = [];
+    private readonly Dictionary<string, (ConsoleLog Log, Action<LogLine> Handler)> _attached = new(StringComparer.Ordinal);
     private readonly object _gate = new();
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -128,6 +128,15 @@ internal sealed class DashboardLogFeed(DistributedApplication app, IHubContext<D
     public Task StopAsync(CancellationToken cancellationToken)
     {
         app.Model.Changed -= OnChanged;
+        lock (_gate)
+        {
+            // The application may outlive this dashboard (tests start more than one): let go of its logs.
+            foreach (var (log, handler) in _attached.Values)
+            {
+                log.LineWritten -= handler;
+            }
+            _attached.Clear();
+        }
         return Task.CompletedTask;
     }
 
@@ -141,14 +150,16 @@ internal sealed class DashboardLogFeed(DistributedApplication app, IHubContext<D
     {
         lock (_gate)
         {
-            if (_attached.Contains(replica))
+            if (_attached.ContainsKey(replica))
             {
                 return;
             }
             try
             {
-                app.GetConsoleLog(replica).LineWritten += line => _ = hub.Clients.Group(DashboardHub.LogGroup(replica)).SendAsync("log", line);
-                _attached.Add(replica);
+                var log = app.GetConsoleLog(replica);
+                Action<LogLine> handler = line => _ = hub.Clients.Group(DashboardHub.LogGroup(replica)).SendAsync("log", line);
+                log.LineWritten += handler;
+                _attached[replica] = (log, handler);
             }
             catch (ArgumentException)
             {
