@@ -1,13 +1,18 @@
 using System.Runtime.InteropServices;
 using AppHost;
+using AppHost.Dashboard;
 using AppHost.Hosting;
 using Microsoft.Extensions.Configuration;
 
-// dotnet run --project AppHost [-- --workers N --gateways N --gateway-port P]
+// dotnet run --project AppHost [-- --workers N --gateways N --gateway-port P --dashboard-port P --dashboard-unsecured]
+// A bare --dashboard-unsecured is a switch: give it a value so the command-line provider accepts it.
+args = args.Select(a => a == "--dashboard-unsecured" ? "--dashboard-unsecured=true" : a).ToArray();
 var configuration = new ConfigurationBuilder()
     .AddEnvironmentVariables()
     .AddCommandLine(args, new Dictionary<string, string>
     {
+        ["--dashboard-port"] = "Dashboard:Port",
+        ["--dashboard-unsecured"] = "Dashboard:Unsecured",
         ["--workers"] = "AppHost:Workers",
         ["--gateways"] = "AppHost:Gateways",
         ["--gateway-port"] = "AppHost:GatewayPort",
@@ -17,9 +22,13 @@ var configuration = new ConfigurationBuilder()
 
 AppModelOptions model;
 DistributedApplicationOptions options;
+DashboardOptions dashboardOptions;
 try
 {
     model = configuration.GetSection("AppHost").Get<AppModelOptions>() ?? new AppModelOptions();
+    dashboardOptions = configuration.GetSection("Dashboard").Get<DashboardOptions>() ?? new DashboardOptions();
+    // Aspire's switch for the same thing.
+    dashboardOptions.Unsecured |= configuration["ASPIRE_DASHBOARD_UNSECURED_ALLOW_ANONYMOUS"] is "true" or "True" or "1";
     options = new DistributedApplicationOptions
     {
         RunDirectory = configuration["AppHost:RunDirectory"] ?? Path.Combine(Projects.RepositoryInfo.Root, ".run", "apphost"),
@@ -49,8 +58,20 @@ void OnSignal(PosixSignalContext context)
 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 
+DashboardServer? dashboard = null;
 try
 {
+    try
+    {
+        dashboard = await DashboardServer.StartAsync(app, dashboardOptions, shutdown.Token);
+    }
+    catch (IOException e)
+    {
+        Console.Error.WriteLine($"apphost: dashboard: port {dashboardOptions.Port} is not available ({e.Message}); pick another with --dashboard-port (0 for a free one)");
+        return 1;
+    }
+    var dashboardUrl = dashboard.LoginUrl.ToString().Replace("127.0.0.1", "localhost", StringComparison.Ordinal);
+    Console.WriteLine($"apphost: dashboard: {dashboardUrl}");
     Console.WriteLine($"apphost: starting {string.Join(", ", app.Resources.Select(r => r.Name))} (run folder {options.RunDirectory})");
     await app.StartAsync(shutdown.Token);
     Console.WriteLine();
@@ -64,6 +85,7 @@ try
         Console.WriteLine($"  ConnectionStrings__{name}={app.GetConnectionString(name)}");
     }
     Console.WriteLine($"  gateway: {app.GetEndpoint("gateway")}  (Ctrl+C stops everything)");
+    Console.WriteLine($"  dashboard: {dashboardUrl}");
     Console.WriteLine();
     await Task.Delay(Timeout.Infinite, shutdown.Token).ContinueWith(_ => { }, TaskScheduler.Default);
 }
@@ -80,6 +102,13 @@ catch (Exception e) when (e is TimeoutException or InvalidOperationException)
     Console.Error.WriteLine($"apphost: {e.Message}");
     await app.StopAsync();
     return 1;
+}
+finally
+{
+    if (dashboard is not null)
+    {
+        await dashboard.DisposeAsync();
+    }
 }
 
 Console.WriteLine("apphost: stopping");

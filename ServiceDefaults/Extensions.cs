@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -16,6 +17,7 @@ public static class ServiceDefaultsExtensions
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         builder.ConfigureOpenTelemetry();
+        builder.Services.AddSingleton<InferenceMetrics>();
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag]);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
@@ -34,6 +36,9 @@ public static class ServiceDefaultsExtensions
             Predicate = r => r.Tags.Contains(LiveTag),
             ResponseWriter = HealthReportWriter.WriteAsync,
         });
+        // Prometheus text format 0.0.4, for scrapers (and the AppHost dashboard's charts).
+        app.MapGet("/metrics", (InferenceMetrics metrics) =>
+            Results.Text(metrics.WritePrometheusText(), "text/plain; version=0.0.4; charset=utf-8"));
         return app;
     }
 }

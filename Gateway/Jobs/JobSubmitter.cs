@@ -8,6 +8,7 @@ using Gateway.Models;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
 using ServiceDefaults.Jobs;
+using ServiceDefaults.Telemetry;
 using StackExchange.Redis;
 
 namespace Gateway.Jobs;
@@ -45,6 +46,7 @@ public sealed class JobSubmitter(
     JobPublisher publisher,
     IOptions<GatewayOptions> gatewayOptions,
     IOptions<JobQueueOptions> queueOptions,
+    InferenceMetrics metrics,
     TimeProvider time)
 {
     public const int MaxIdempotencyKeyLength = 200;
@@ -106,6 +108,25 @@ public sealed class JobSubmitter(
     public async Task<JobRecord> SubmitAsync(
         string model, ReadOnlyMemory<byte> input, SubmitOptions? options, string? owner, CancellationToken cancellationToken,
         Action<JobRecord>? beforePublish = null)
+    {
+        try
+        {
+            return await SubmitCoreAsync(model, input, options, owner, cancellationToken, beforePublish);
+        }
+        catch (SubmissionException e)
+        {
+            CountRejected(model, e);
+            throw;
+        }
+    }
+
+    /// <summary>Counts a refused job; names of models that don't exist are not kept (clients choose them).</summary>
+    public void CountRejected(string model, SubmissionException e) =>
+        metrics.JobRejected(models.TryGet(model, out _) ? model : "unknown", e.Code);
+
+    private async Task<JobRecord> SubmitCoreAsync(
+        string model, ReadOnlyMemory<byte> input, SubmitOptions? options, string? owner, CancellationToken cancellationToken,
+        Action<JobRecord>? beforePublish)
     {
         var info = ValidateModel(model);
         var kind = ClassifyInput(info, input.Span);
@@ -172,6 +193,7 @@ public sealed class JobSubmitter(
                 ? new SubmissionException(429, ProblemCodes.QueueFull, $"The queue of '{model}' is full; retry shortly.", TimeSpan.FromSeconds(1))
                 : new SubmissionException(503, ProblemCodes.BrokerUnavailable, "The message broker is unavailable; retry shortly.", TimeSpan.FromSeconds(2));
         }
+        metrics.JobAccepted(model);
         return record;
     }
 

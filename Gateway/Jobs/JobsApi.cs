@@ -160,12 +160,22 @@ public static class JobsApi
         string model, HttpRequest request, JobSubmitter submitter, GatewayOptions options, CancellationToken cancellationToken,
         Action<JobRecord>? beforePublish = null)
     {
-        submitter.ValidateModel(model);
-        var body = await ReadBodyAsync(request, options.MaxInputBytes, cancellationToken);
-        double? timeout = double.TryParse(request.Query["timeout"], System.Globalization.CultureInfo.InvariantCulture, out var t) ? t : null;
-        if (request.Query.ContainsKey("timeout") && timeout is null)
+        byte[] body;
+        double? timeout;
+        try
         {
-            throw new SubmissionException(400, ProblemCodes.InvalidOptions, "timeout is a number of seconds.");
+            submitter.ValidateModel(model);
+            body = await ReadBodyAsync(request, options.MaxInputBytes, cancellationToken);
+            timeout = double.TryParse(request.Query["timeout"], System.Globalization.CultureInfo.InvariantCulture, out var t) ? t : null;
+            if (request.Query.ContainsKey("timeout") && timeout is null)
+            {
+                throw new SubmissionException(400, ProblemCodes.InvalidOptions, "timeout is a number of seconds.");
+            }
+        }
+        catch (SubmissionException e)
+        {
+            submitter.CountRejected(model, e);
+            throw;
         }
         var idempotencyKey = request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } key ? key : null;
         return await submitter.SubmitAsync(model, body, new SubmitOptions(timeout, idempotencyKey), owner: null, cancellationToken, beforePublish);

@@ -41,6 +41,9 @@ public static class TelemetryExtensions
             Sdk.CreateTracerProviderBuilder()
                 .SetResourceBuilder(resource)
                 .AddSource(SourcePrefix + ".*")
+                // ASP.NET Core's own request activities: listened to, they are sampled like ours, so a job's
+                // "submit job" span (their child) is recorded and the traceparent it sends says so.
+                .AddSource("Microsoft.AspNetCore")
                 .AddOtlpExporter()
                 .Build(),
             Sdk.CreateMeterProviderBuilder()

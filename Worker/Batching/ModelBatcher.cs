@@ -1,8 +1,10 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Threading.Channels;
 using Contracts.Jobs;
 using Engine.Inference;
 using ServiceDefaults.Jobs;
+using ServiceDefaults.Telemetry;
 using StackExchange.Redis;
 
 namespace Worker.Batching;
@@ -12,21 +14,33 @@ namespace Worker.Batching;
 /// its oldest job has waited the model's max queue delay. Each batch: one Redis read for all records,
 /// skip what is finished, cancelled or expired, mark the rest running, run, store each result (one
 /// script call per job, pipelined, which also publishes the notice), and only then ack.
+/// Each job that runs gets a "run job" span continuing the gateway's trace (the message's
+/// <c>traceparent</c>); the batch's span links to every job's.
 /// </summary>
 public sealed partial class ModelBatcher(
     IModelRunner runner,
     JobStore store,
     WorkerStats stats,
+    InferenceMetrics metrics,
     SemaphoreSlim computeGate,
     TimeProvider time,
     ILogger log)
 {
     private static readonly ActivitySource Source = new("Aspire.Inference.Worker");
     private readonly Channel<QueuedJob> _queue = Channel.CreateUnbounded<QueuedJob>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly string _version = runner.Version.ToString(CultureInfo.InvariantCulture);
+    private long _pending;
 
     public IModelRunner Runner => runner;
 
-    public void Enqueue(QueuedJob job) => _queue.Writer.TryWrite(job);
+    /// <summary>Jobs received and not yet through a batch (waiting here or in the batch being run).</summary>
+    public long Pending => Interlocked.Read(ref _pending);
+
+    public void Enqueue(QueuedJob job)
+    {
+        Interlocked.Increment(ref _pending);
+        _queue.Writer.TryWrite(job);
+    }
 
     /// <summary>Runs until <paramref name="stopping"/>; the batch in hand is finished, queued jobs stay unacked (the broker requeues them).</summary>
     public async Task RunAsync(CancellationToken stopping)
@@ -48,8 +62,15 @@ public sealed partial class ModelBatcher(
             await GatherAsync(batch, stopping);
             if (batch.Count > 0)
             {
-                await ProcessAsync(batch);
-                batch.Clear();
+                try
+                {
+                    await ProcessAsync(batch);
+                }
+                finally
+                {
+                    Interlocked.Add(ref _pending, -batch.Count);
+                    batch.Clear();
+                }
             }
         }
     }
@@ -123,6 +144,7 @@ public sealed partial class ModelBatcher(
             }
             else if (record.Deadline is { } deadline && deadline < now)
             {
+                metrics.JobFailed(runner.Model, _version, "expired");
                 await Finish(job, record with
                 {
                     Status = JobStatus.Expired,
@@ -175,11 +197,13 @@ public sealed partial class ModelBatcher(
         }
 
         stats.BatchStarted(toRun.Count);
+        var spans = StartJobSpans(toRun);
         var succeeded = 0;
         var failed = 0;
         try
         {
-            var (results, error, elapsed) = await RunBatchAsync(toRun);
+            var (results, error, elapsed) = await RunBatchAsync(toRun, spans);
+            metrics.BatchExecuted(runner.Model, _version, toRun.Count);
             var finishedAt = time.GetUtcNow();
             var computeShare = elapsed.TotalMilliseconds / toRun.Count;
             var finishing = new List<Task>(toRun.Count);
@@ -213,7 +237,9 @@ public sealed partial class ModelBatcher(
                 else
                 {
                     failed++;
+                    spans[i]?.SetStatus(ActivityStatusCode.Error, done.Error?.Code);
                 }
+                metrics.JobFinished(runner.Model, _version, timings.QueueMs ?? 0, elapsed.TotalMilliseconds, result.Value.Succeeded ? null : done.Error?.Code ?? "error");
                 finishing.Add(Finish(job, done));
             }
             await Task.WhenAll(finishing);
@@ -221,18 +247,49 @@ public sealed partial class ModelBatcher(
         finally
         {
             stats.BatchFinished(toRun.Count, succeeded, failed);
+            foreach (var span in spans)
+            {
+                span?.Dispose();
+            }
         }
     }
 
+    /// <summary>One span per job, child of the gateway's "submit job" span when the message carried its context.</summary>
+    private Activity?[] StartJobSpans(List<(QueuedJob Job, JobRecord Record)> toRun)
+    {
+        var spans = new Activity?[toRun.Count];
+        if (!Source.HasListeners())
+        {
+            return spans;
+        }
+        var previous = Activity.Current;
+        for (var i = 0; i < toRun.Count; i++)
+        {
+            var (job, record) = toRun[i];
+            ActivityContext.TryParse(job.TraceParent, null, isRemote: true, out var parent);
+            var span = Source.StartActivity("run job", ActivityKind.Consumer, parent, startTime: job.ReceivedAt);
+            span?.SetTag("job.id", job.JobId);
+            span?.SetTag("job.model", runner.Model);
+            span?.SetTag("job.version", _version);
+            span?.SetTag("job.attempt", record.Attempts);
+            spans[i] = span;
+        }
+        // Starting a span makes it current: restore, so the batch's span is not a child of the last job's.
+        Activity.Current = previous;
+        return spans;
+    }
+
     /// <summary>Runs the batch; if the model throws, runs each job alone so one bad job cannot sink the others.</summary>
-    private async Task<(InferenceResult?[]? Results, string? Error, TimeSpan Elapsed)> RunBatchAsync(List<(QueuedJob Job, JobRecord Record)> toRun)
+    private async Task<(InferenceResult?[]? Results, string? Error, TimeSpan Elapsed)> RunBatchAsync(List<(QueuedJob Job, JobRecord Record)> toRun, Activity?[] spans)
     {
         var inputs = toRun.ConvertAll(x => new JobInput(x.Job.JobId, x.Job.Kind, x.Job.Body));
         await computeGate.WaitAsync();
         var watch = Stopwatch.StartNew();
         try
         {
-            using var activity = Source.StartActivity($"run {runner.Model}", ActivityKind.Internal);
+            var links = spans.OfType<Activity>().Select(s => new ActivityLink(s.Context));
+            using var activity = Source.StartActivity(ActivityKind.Internal, default(ActivityContext), links: links, name: "run batch");
+            activity?.SetTag("job.model", runner.Model);
             activity?.SetTag("batch.size", inputs.Count);
             try
             {

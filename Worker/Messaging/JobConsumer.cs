@@ -5,6 +5,7 @@ using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 using ServiceDefaults.Jobs;
 using ServiceDefaults.Messaging;
+using ServiceDefaults.Telemetry;
 using Worker.Batching;
 using Worker.Inference;
 
@@ -20,6 +21,7 @@ public sealed partial class JobConsumer(
     ModelHost models,
     JobStore store,
     WorkerStats stats,
+    InferenceMetrics metrics,
     IOptions<JobQueueOptions> queueOptions,
     IOptions<WorkerOptions> workerOptions,
     TimeProvider time,
@@ -50,7 +52,8 @@ public sealed partial class JobConsumer(
 
         foreach (var runner in models.Runners)
         {
-            var batcher = new ModelBatcher(runner, store, stats, computeGate, time, loggers.CreateLogger<ModelBatcher>());
+            var batcher = new ModelBatcher(runner, store, stats, metrics, computeGate, time, loggers.CreateLogger<ModelBatcher>());
+            metrics.ObservePending(runner.Model, () => batcher.Pending);
             _batchers.Add(Task.Run(() => batcher.RunAsync(_stopBatching.Token), CancellationToken.None));
             var channel = await connection.CreateChannelAsync(cancellationToken: stoppingToken);
             await channel.BasicQosAsync(0, (ushort)Math.Min(ushort.MaxValue, 2 * runner.MaxBatchSize), global: false, stoppingToken);

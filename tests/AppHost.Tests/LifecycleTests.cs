@@ -80,6 +80,14 @@ public sealed class LifecycleTests
                 using var http = new HttpClient();
                 using var health = await http.GetAsync(new Uri(new Uri(url), "/health"), Ct);
                 Assert.Equal(System.Net.HttpStatusCode.OK, health.StatusCode);
+                // The dashboard link it prints signs a browser in (the cookie then opens the page).
+                var dashboardLine = stdout.Split('\n').First(l => l.StartsWith("apphost: dashboard: ", StringComparison.Ordinal));
+                var login = new Uri(dashboardLine["apphost: dashboard: ".Length..].Trim());
+                Assert.Equal("/login", login.AbsolutePath);
+                Assert.StartsWith("?t=", login.Query);
+                using var browser = new HttpClient(new HttpClientHandler { CookieContainer = new System.Net.CookieContainer() });
+                var page = await browser.GetStringAsync(login, Ct);
+                Assert.Contains("<table>", page);
                 var children = ChildProcesses.WithMarker(runDirectory);
                 // redis, beam.smp, epmd, modelsync, 2 workers, gateway
                 Assert.True(children.Count >= 7, $"expected at least 7 child processes, found {children.Count}");
@@ -109,6 +117,7 @@ public sealed class LifecycleTests
         }
         info.Environment.TryAdd("AppHost__RunDirectory", Path.Combine(Projects.RepositoryInfo.Root, ".run", "tests", $"cli-{Guid.NewGuid():N}"[..16]));
         info.Environment.TryAdd("AppHost__GatewayPort", "0");
+        info.Environment.TryAdd("Dashboard__Port", "0");
 
         using var process = Process.Start(info)!;
         var stdout = new System.Text.StringBuilder();

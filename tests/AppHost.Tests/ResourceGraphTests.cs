@@ -5,6 +5,7 @@ using StackExchange.Redis;
 
 namespace AppHost.Tests;
 
+[Collection(SystemFixture.Disruptive)]
 public sealed class ResourceGraphTests(SystemFixture fixture)
 {
     private readonly DistributedApplication _app = fixture.App;

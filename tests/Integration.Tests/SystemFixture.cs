@@ -21,6 +21,9 @@ public sealed class SystemFixture : IAsyncLifetime
 
     public string Bucket { get; } = Path.Combine(Projects.RepositoryInfo.Root, ".run", "tests", $"bucket-{Guid.NewGuid():N}"[..20]);
 
+    /// <summary>Every service exports its traces, metrics and logs here (OTLP over HTTP/protobuf).</summary>
+    public OtlpReceiver Otlp { get; } = new();
+
     public Uri Gateway(int replica = 0) => App.GetEndpoint("gateway", replica);
 
     public async ValueTask InitializeAsync()
@@ -33,13 +36,16 @@ public sealed class SystemFixture : IAsyncLifetime
             o.Models = Bucket;
             o.ServiceEnvironment["Jobs__MaxQueueLength"] = MaxQueueLength.ToString(System.Globalization.CultureInfo.InvariantCulture);
             o.ServiceEnvironment["Jobs__DeliveryLimit"] = DeliveryLimit.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }).Build();
+            o.ServiceEnvironment["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+            o.ServiceEnvironment["OTEL_BSP_SCHEDULE_DELAY"] = "500";
+        }, otlpEndpoint: Otlp.Endpoint).Build();
         await App.StartAsync(TestContext.Current.CancellationToken);
     }
 
     public async ValueTask DisposeAsync()
     {
         await App.DisposeAsync();
+        Otlp.Dispose();
         Directory.Delete(Bucket, recursive: true);
     }
 }
