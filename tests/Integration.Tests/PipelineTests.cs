@@ -194,8 +194,17 @@ public sealed class PipelineTests(SystemFixture system)
     public async Task Models_list_shows_versions_and_which_are_served()
     {
         using var http = new HttpClient { BaseAddress = system.Gateway() };
-        var models = await http.GetFromJsonAsync<JsonElement>("/v1/models", Ct);
-        var rec = models.EnumerateArray().Single(m => m.GetProperty("name").GetString() == "ocr-rec");
+        // A worker reports ready in its next heartbeat (every 2 s) after it starts consuming.
+        JsonElement rec = default;
+        for (var deadline = DateTime.UtcNow.AddSeconds(15); DateTime.UtcNow < deadline; await Task.Delay(500, Ct))
+        {
+            var models = await http.GetFromJsonAsync<JsonElement>("/v1/models", Ct);
+            rec = models.EnumerateArray().Single(m => m.GetProperty("name").GetString() == "ocr-rec");
+            if (rec.GetProperty("ready").GetBoolean())
+            {
+                break;
+            }
+        }
         Assert.Equal("text-recognition", rec.GetProperty("task").GetString());
         Assert.Equal(1, rec.GetProperty("latestVersion").GetInt32());
         Assert.True(rec.GetProperty("ready").GetBoolean());
