@@ -20,6 +20,11 @@ public sealed class InferenceClient : IAsyncDisposable
     // Jobs this client follows: completed with the terminal record when it arrives, removed by WaitAsync or Forget.
     private readonly ConcurrentDictionary<string, TaskCompletionSource<JobRecord>> _jobs = new();
     private readonly ConcurrentDictionary<Channel<JobRecord>, byte> _readers = new();
+    // Terminal updates of jobs not tracked (yet): a fast job's result can be pushed before Submit's completion is
+    // handled and the job tracked. Bounded: the oldest are dropped.
+    private readonly ConcurrentDictionary<string, JobRecord> _early = new();
+    private readonly ConcurrentQueue<string> _earlyOrder = new();
+    private const int EarlyCapacity = 4096;
 
     public InferenceClient(Uri gateway, InferenceClientOptions? options = null)
     {
@@ -248,21 +253,51 @@ public sealed class InferenceClient : IAsyncDisposable
         }
     }
 
-    private void Track(string jobId) => _jobs.GetOrAdd(jobId, _ => NewCompletion());
+    private void Track(string jobId)
+    {
+        var done = _jobs.GetOrAdd(jobId, _ => NewCompletion());
+        // Added first, checked second (Publish does the reverse), so an early result is never missed by both.
+        if (_early.TryRemove(jobId, out var record))
+        {
+            done.TrySetResult(record);
+        }
+    }
 
     private static TaskCompletionSource<JobRecord> NewCompletion() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private void Publish(JobRecord update)
     {
-        if (update.IsTerminal && _jobs.TryGetValue(update.Id, out var done))
+        if (update.IsTerminal)
         {
-            done.TrySetResult(update);
+            if (_jobs.TryGetValue(update.Id, out var done))
+            {
+                done.TrySetResult(update);
+            }
+            else
+            {
+                KeepEarly(update);
+            }
         }
         foreach (var reader in _readers.Keys)
         {
             reader.Writer.TryWrite(update);
         }
         JobUpdated?.Invoke(update);
+    }
+
+    private void KeepEarly(JobRecord update)
+    {
+        _early[update.Id] = update;
+        _earlyOrder.Enqueue(update.Id);
+        while (_earlyOrder.Count > EarlyCapacity && _earlyOrder.TryDequeue(out var oldest))
+        {
+            _early.TryRemove(oldest, out _);
+        }
+        // Tracked meanwhile: hand it over now.
+        if (_jobs.TryGetValue(update.Id, out var done) && _early.TryRemove(update.Id, out var record))
+        {
+            done.TrySetResult(record);
+        }
     }
 
     /// <summary>A reconnected connection is a new one (maybe on another replica): follow every unfinished job again.</summary>

@@ -1,4 +1,4 @@
-// The Aspire.Inference CLI: `infer` and `models list` (see Client/Cli).
+// The Aspire.Inference CLI: `infer`, `models list` and `bench` (see Client/Cli, Client/Bench).
 using Client.Cli;
 
 return await CliApp.RunAsync(args, CliConsole.System());

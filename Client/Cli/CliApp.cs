@@ -9,6 +9,7 @@ public static class CliApp
     {
         new InferCommand(console),
         ModelsCommand.Create(console),
+        new BenchCommand(console),
     };
 
     public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken = default)

@@ -1,0 +1,65 @@
+// The side-by-side benchmark's ceiling (a): Engine in-process with ideal batching — full batches of the same
+// input, back to back, no network, no broker, no store. One runner per thread, as many as the system has workers.
+using System.Diagnostics;
+using System.Globalization;
+using Engine.Inference;
+using Engine.Models;
+
+var model = Arg("--model") ?? "ocr-cls";
+var bucket = Arg("--models") ?? "models";
+var input = Arg("--input") ?? throw new ArgumentException("--input FILE is required");
+var seconds = double.Parse(Arg("--duration") ?? "20", CultureInfo.InvariantCulture);
+var warmup = double.Parse(Arg("--warmup") ?? "5", CultureInfo.InvariantCulture);
+var runners = int.Parse(Arg("--runners") ?? "2", CultureInfo.InvariantCulture);
+var threads = int.Parse(Arg("--intra-op-threads") ?? "1", CultureInfo.InvariantCulture);
+
+var catalog = ModelCatalog.Scan(bucket);
+var definition = catalog.Find(model)?.Latest?.Definition
+    ?? throw new InvalidOperationException($"model '{model}' has no valid version in '{bucket}'");
+var bytes = File.ReadAllBytes(input);
+
+// One factory per runner: a factory caches one runner per model version, and a runner runs one batch at a time.
+var factories = Enumerable.Range(0, runners).Select(_ => new ModelRunnerFactory(catalog, new RunnerOptions(threads))).ToList();
+var models = factories.Select(f => f.Create(definition)).ToList();
+var batchSize = int.Parse(Arg("--batch") ?? models[0].MaxBatchSize.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+var batch = Enumerable.Range(0, batchSize).Select(i => new JobInput($"job-{i}", "image", bytes)).ToArray();
+
+var results = models[0].Run(batch);
+if (!results.All(r => r.Succeeded))
+{
+    Console.Error.WriteLine($"ceiling: the input fails on {model}: {results.First(r => !r.Succeeded).ErrorMessage}");
+    return 2;
+}
+
+long jobs = 0;
+var clock = Stopwatch.StartNew();
+var measureFrom = TimeSpan.FromSeconds(warmup);
+var end = measureFrom + TimeSpan.FromSeconds(seconds);
+var threadsDone = models.Select(runner => Task.Factory.StartNew(() =>
+{
+    while (clock.Elapsed < end)
+    {
+        var startedInWindow = clock.Elapsed >= measureFrom;
+        runner.Run(batch);
+        if (startedInWindow && clock.Elapsed <= end)
+        {
+            Interlocked.Add(ref jobs, batch.Length);
+        }
+    }
+}, TaskCreationOptions.LongRunning)).ToArray();
+Task.WaitAll(threadsDone);
+
+var jobsPerSecond = jobs / seconds;
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"ceiling: model={model} runners={runners} intra_op_threads={threads} batch={batchSize} jobs={jobs} seconds={seconds} jobs_per_s={jobsPerSecond:0.0}"));
+foreach (var factory in factories)
+{
+    factory.Dispose();
+}
+return 0;
+
+string? Arg(string name)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark (issue 7): one run, one machine, the same models and input, three designs:
+#   (a) ceiling  — Engine in-process, full batches back to back (bench/Ceiling), one runner per worker;
+#   (b) system   — the whole system through the AppHost (gateway + RabbitMQ + workers + Redis + push),
+#                  `bench` closed loop over SignalR at $CLIENTS clients;
+#   (c) sync     — the "before" design: the model inside the HTTP request, one at a time (bench/SyncBaseline),
+#                  `bench --transport rest` at $CLIENTS clients.
+# Prints a table with throughput, p50/p99 and the ratios (b)/(a), (b)/(c); saves it as
+# bench/results/side-by-side-<date>.md (raw JSON and HTML reports beside it).
+#
+# Usage: bash bench/side-by-side.sh            (env: DURATION=20 WARMUP=5 CLIENTS=64 WORKERS=2 MODELS="ocr-cls ocr-rec"
+#                                                    INPUT=tests/Engine.Tests/Fixtures/Ocr/line-001.png SKIP_BUILD=1)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-20}
+WARMUP=${WARMUP:-5}
+CLIENTS=${CLIENTS:-64}
+WORKERS=${WORKERS:-2}
+MODELS=${MODELS:-"ocr-cls ocr-rec"}
+INPUT=${INPUT:-tests/Engine.Tests/Fixtures/Ocr/line-001.png}
+STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
+OUT=bench/results
+RAW=$OUT/side-by-side-$STAMP
+mkdir -p "$RAW"
+REL=bin/Release/net10.0
+
+log() { printf '[side-by-side %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+
+if [[ -z "${SKIP_BUILD:-}" ]]; then
+  log "building (Release): AppHost (and every service), Client, Ceiling, SyncBaseline"
+  for p in AppHost/AppHost.csproj Client/Client.csproj bench/Ceiling/Ceiling.csproj bench/SyncBaseline/SyncBaseline.csproj; do
+    dotnet build "$p" -c Release --nologo -v quiet >"$RAW/build.log" 2>&1 || { cat "$RAW/build.log"; exit 1; }
+  done
+fi
+
+bench() { # bench URL MODEL TRANSPORT NAME
+  dotnet Client/$REL/Client.dll bench --gateway "$1" --model "$2" --transport "$3" --mode closed \
+    --clients "$CLIENTS" --duration "$DURATION" --warmup "$WARMUP" --input "$INPUT" \
+    --json "$RAW/$4.json" --html "$RAW/$4.html" >"$RAW/$4.txt" 2>&1 || true
+  tail -n 8 "$RAW/$4.txt" >&2
+}
+
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT
+
+wait_for() { # wait_for SECONDS COMMAND…
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    (( SECONDS < deadline )) || return 1
+    sleep 0.5
+  done
+}
+
+# ---- (a) ceiling ----
+for m in $MODELS; do
+  log "(a) ceiling: $m, $WORKERS runners, ${WARMUP}s + ${DURATION}s"
+  dotnet bench/Ceiling/$REL/Ceiling.dll --model "$m" --models models --input "$INPUT" \
+    --duration "$DURATION" --warmup "$WARMUP" --runners "$WORKERS" | tee "$RAW/ceiling-$m.txt" >&2
+done
+
+# ---- (b) the whole system ----
+log "(b) system: starting the AppHost with $WORKERS workers"
+dotnet AppHost/$REL/AppHost.dll --gateway-port 0 --workers "$WORKERS" >"$RAW/apphost.log" 2>&1 &
+APPHOST=$!
+PIDS+=("$APPHOST")
+gateway_line() { grep -m1 -oE '^  gateway: http://[^ ]+' "$RAW/apphost.log"; }
+wait_for 180 gateway_line || { log "the AppHost did not start; see $RAW/apphost.log"; tail -20 "$RAW/apphost.log" >&2; exit 1; }
+GATEWAY=$(gateway_line | sed 's/^  gateway: //')
+log "gateway at $GATEWAY; waiting for workers to serve $MODELS"
+models_ready() {
+  local body; body=$(curl -sf "${GATEWAY%/}/v1/models") || return 1
+  for m in $MODELS; do
+    [[ $(jq -r --arg m "$m" '.[] | select(.name == $m) | .ready' <<<"$body") == true ]] || return 1
+  done
+}
+wait_for 120 models_ready || log "warning: not every model reported ready; benchmarking anyway"
+for m in $MODELS; do
+  log "(b) system: $m, signalr, $CLIENTS clients"
+  bench "$GATEWAY" "$m" signalr "system-$m"
+done
+log "(b) stopping the AppHost (SIGTERM: clean shutdown, like Ctrl+C)"
+kill -TERM "$APPHOST"; wait "$APPHOST" 2>/dev/null || true
+PIDS=()
+
+# ---- (c) synchronous endpoint ----
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+SYNC=http://127.0.0.1:$PORT
+log "(c) sync: starting SyncBaseline on $SYNC"
+dotnet bench/SyncBaseline/$REL/SyncBaseline.dll --urls "$SYNC" --Models models >"$RAW/sync.log" 2>&1 &
+PIDS+=("$!")
+wait_for 60 curl -sf "$SYNC/health" || { log "SyncBaseline did not start; see $RAW/sync.log"; exit 1; }
+for m in $MODELS; do
+  log "(c) sync: $m, rest, $CLIENTS clients"
+  bench "$SYNC" "$m" rest "sync-$m"
+done
+
+# ---- table ----
+TABLE=$OUT/side-by-side-$(date -u +%Y-%m-%d).md
+python3 - "$RAW" "$CLIENTS" "$WORKERS" "$DURATION" "$WARMUP" "$INPUT" "$MODELS" >"$TABLE" <<'PY'
+import json, os, re, sys, datetime, subprocess
+raw, clients, workers, duration, warmup, input_, models = sys.argv[1:8]
+def ceiling(m):
+    try:
+        text = open(os.path.join(raw, f"ceiling-{m}.txt")).read()
+        return float(re.search(r"jobs_per_s=([\d.]+)", text).group(1))
+    except Exception:
+        return None
+def report(name):
+    try:
+        return json.load(open(os.path.join(raw, f"{name}.json")))
+    except Exception:
+        return None
+def f(x, d=1):
+    return "—" if x is None else f"{x:,.{d}f}"
+def ratio(a, b):
+    return "—" if not a or not b else f"{a / b:.2f}"
+cores = os.cpu_count()
+print(f"# Side-by-side benchmark, {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC\n")
+print(f"Command: `bash bench/side-by-side.sh` (DURATION={duration} WARMUP={warmup} CLIENTS={clients} WORKERS={workers}); "
+      f"input `{input_}` for every design.  ")
+load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+print(f"Machine: {cores} cores, shared with other builds — noisy; treat timings as rough (load average 1/5/15 min at the end: {load}).  ")
+print("(a) Engine in-process, full batches, one runner per worker; (b) AppHost end to end, `bench` closed loop over SignalR; "
+      "(c) model inside the HTTP request, one at a time, `bench --transport rest`. Latency in ms, from send to result.\n")
+print("| model | (a) ceiling jobs/s | (b) system jobs/s | (b) p50 | (b) p99 | (b) errors | (c) sync jobs/s | (c) p50 | (c) p99 | (c) errors | (b)/(a) | (b)/(c) |")
+print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+for m in models.split():
+    a, b, c = ceiling(m), report(f"system-{m}"), report(f"sync-{m}")
+    bt = b and b["throughput"]; ct = c and c["throughput"]
+    def errs(r):
+        return "—" if r is None else (str(r["failed"]) + ("" if not r["errors"] else " (" + ", ".join(f"{k} {v}" for k, v in r["errors"].items()) + ")"))
+    print(f"| {m} | {f(a)} | {f(bt)} | {f(b and b['latency']['p50'], 2)} | {f(b and b['latency']['p99'], 2)} | {errs(b)} "
+          f"| {f(ct)} | {f(c and c['latency']['p50'], 2)} | {f(c and c['latency']['p99'], 2)} | {errs(c)} | {ratio(bt, a)} | {ratio(bt, ct)} |")
+print(f"\nRaw reports (JSON, HTML, logs): `{raw}/`")
+PY
+cat "$TABLE"
+log "saved $TABLE"
