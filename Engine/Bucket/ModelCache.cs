@@ -9,9 +9,18 @@ namespace Engine.Bucket;
 /// <summary>A file whose bytes do not match the sha256 its manifest lists.</summary>
 public sealed class BucketIntegrityException(string message) : Exception(message);
 
-public sealed class ModelCache(IModelBucket bucket, string directory)
+/// <param name="ownsDirectory">Delete the directory on dispose (a private temporary cache).</param>
+public sealed class ModelCache(IModelBucket bucket, string directory, bool ownsDirectory = false) : IDisposable
 {
     public string Root { get; } = Path.GetFullPath(directory);
+
+    public void Dispose()
+    {
+        if (ownsDirectory && Directory.Exists(Root))
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+    }
 
     /// <summary>The cached directory of a version, <c>{cache}/{model}/{version}</c>, copying it from the bucket first if needed.</summary>
     /// <exception cref="BucketIntegrityException">A file's sha256 differs from the manifest's.</exception>
@@ -34,8 +43,11 @@ public sealed class ModelCache(IModelBucket bucket, string directory)
                 await CopyAsync(version, file.Path, staging, file.Sha256, cancellationToken);
             }
 
-            // Files the manifest names without listing them (labels, dictionary, samples) come along unchecked.
-            string?[] named = [manifest?.LabelsFile, manifest?.DictionaryFile, .. (manifest?.Samples ?? []).Select(s => s.Input)];
+            // Files the manifest names without listing them (weights, labels, dictionary, samples) come along unchecked.
+            string?[] named =
+            [
+                ModelManifestLoader.ModelFileName, manifest?.LabelsFile, manifest?.DictionaryFile, .. (manifest?.Samples ?? []).Select(s => s.Input),
+            ];
             foreach (var path in named.OfType<string>().Distinct(StringComparer.Ordinal))
             {
                 if (!listed.Any(f => f.Path == path) && await bucket.GetSizeAsync(version.Model, version.Version, path, cancellationToken) is not null)

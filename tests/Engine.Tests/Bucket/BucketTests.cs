@@ -136,6 +136,19 @@ public sealed class BucketTests : IDisposable
     }
 
     [Fact]
+    public async Task Version_whose_manifest_lists_no_files_is_still_validated_with_its_weights()
+    {
+        var directory = PublishClassifier("cls", 1);
+        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(directory, "model.json")))!.AsObject();
+        manifest.Remove("files");
+        File.WriteAllText(Path.Combine(directory, "model.json"), manifest.ToJsonString());
+
+        var outcome = await ValidateAsync("cls", 1);
+
+        Assert.True(outcome.IsValid, outcome.Reason);
+    }
+
+    [Fact]
     public async Task Unparseable_manifest_is_invalid()
     {
         var directory = Path.Combine(_bucket.Root, "cls", "1");
