@@ -34,4 +34,7 @@ public static class RedisKeys
 
     /// <summary>JSON <see cref="Models.ModelRolloutState"/>: the current or last rollout of a model.</summary>
     public static string ModelRollout(string model) => $"model:{model}:rollout";
+
+    /// <summary>List of JSON <see cref="Models.ModelRolloutState"/>: finished rollouts of a model, newest first (last 20).</summary>
+    public static string ModelRolloutHistory(string model) => $"model:{model}:rollouts";
 }

@@ -16,7 +16,8 @@ public sealed record AdminModel(
     int? Desired,
     int? Pinned,
     IReadOnlyDictionary<string, int?> Serving,
-    ModelRolloutState? Rollout);
+    ModelRolloutState? Rollout,
+    IReadOnlyList<ModelRolloutState> History);
 
 public static class ModelAdminApi
 {
@@ -114,7 +115,8 @@ public static class ModelAdminApi
         await store.GetDesiredAsync(name),
         await store.GetPinnedAsync(name),
         workers.Where(w => w.Hosts(name)).ToDictionary(w => w.Instance, w => w.Models.TryGetValue(name, out var v) ? (int?)v : null),
-        await store.GetRolloutAsync(name));
+        await store.GetRolloutAsync(name),
+        await store.GetRolloutHistoryAsync(name));
 
     private static ProblemHttpResult Problem(int status, string code, string detail) =>
         TypedResults.Problem(detail: detail, statusCode: status, extensions: new Dictionary<string, object?> { ["code"] = code });

@@ -53,8 +53,22 @@ public sealed class ModelStateStore(IConnectionMultiplexer redis)
             ? JsonSerializer.Deserialize<ModelRolloutState>((string)value!, Json)
             : null;
 
-    public Task SetRolloutAsync(string model, ModelRolloutState rollout) =>
-        Db.StringSetAsync(RedisKeys.ModelRollout(model), JsonSerializer.Serialize(rollout, Json));
+    /// <summary>Stores the current rollout; a finished one is also added to the model's history.</summary>
+    public async Task SetRolloutAsync(string model, ModelRolloutState rollout)
+    {
+        var json = JsonSerializer.Serialize(rollout, Json);
+        await Db.StringSetAsync(RedisKeys.ModelRollout(model), json);
+        if (rollout.State != ModelRolloutStates.Running)
+        {
+            await Db.ListLeftPushAsync(RedisKeys.ModelRolloutHistory(model), json);
+            await Db.ListTrimAsync(RedisKeys.ModelRolloutHistory(model), 0, HistoryLength - 1);
+        }
+    }
+
+    public const int HistoryLength = 20;
+
+    public async Task<IReadOnlyList<ModelRolloutState>> GetRolloutHistoryAsync(string model) =>
+        [.. (await Db.ListRangeAsync(RedisKeys.ModelRolloutHistory(model))).Select(v => JsonSerializer.Deserialize<ModelRolloutState>((string)v!, Json)!)];
 
     public Task SendCommandAsync(string instance, string command) =>
         redis.GetSubscriber().PublishAsync(RedisKeys.WorkerCommand(instance), command);

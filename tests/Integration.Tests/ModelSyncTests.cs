@@ -124,6 +124,36 @@ public sealed class ModelSyncTests(SystemFixture system) : IDisposable
         Assert.DoesNotContain(3, ordered);
     }
 
+    [Fact]
+    public async Task Version_no_worker_can_load_is_rolled_back_after_the_timeout()
+    {
+        const string name = "cls-stuck";
+        PublishClassifier(name, 1);
+        await WaitForAsync(m => RolledOut(m, 1), name, TimeSpan.FromSeconds(120));
+        await PostAsync($"/admin/models/{name}/pin/1");
+
+        // v2 passes ModelSync's checks, then its weights are damaged in the bucket (same size): workers cannot load it.
+        var v2 = PublishClassifier(name, 2);
+        await WaitForAsync(m => m.Versions.ContainsKey(2), name, TimeSpan.FromSeconds(30));
+        var onnx = Path.Combine(v2, "model.onnx");
+        File.WriteAllBytes(onnx, new byte[new FileInfo(onnx).Length]);
+        await PostAsync($"/admin/models/{name}/pin/2");
+
+        // RolloutTimeout is 60 s by default.
+        var failed = await WaitForAsync(m => m.History.Any(r => r is { State: "rolled-back", To: 2 }), name, TimeSpan.FromSeconds(100));
+        Assert.Equal(1, failed.Pinned);
+        Assert.Contains("was not ready with version 2", failed.History.First(r => r.To == 2).Message, StringComparison.Ordinal);
+
+        var restored = await WaitForAsync(m => RolledOut(m, 1), name, TimeSpan.FromSeconds(60));
+        Assert.DoesNotContain(2, restored.Serving.Values);
+    }
+
+    private async Task PostAsync(string path)
+    {
+        using var response = await _admin.PostAsync(path, null, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
     private static bool AllServe(AdminModel model, int version) =>
         model.Desired == version && model.Serving.Count > 0 && model.Serving.Values.All(v => v == version);
 
@@ -185,7 +215,8 @@ public sealed record AdminModel(
     int? Desired,
     int? Pinned,
     Dictionary<string, int?> Serving,
-    AdminRollout? Rollout);
+    AdminRollout? Rollout,
+    AdminRollout[] History);
 
 public sealed record AdminVersion(string State, string? Reason);
 
