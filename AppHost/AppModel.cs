@@ -15,6 +15,9 @@ public sealed class AppModelOptions
     /// <summary>The model bucket (<c>ConnectionStrings__models</c>): a directory, by default the repository's <c>models/</c>.</summary>
     public string? Models { get; set; }
 
+    /// <summary>Key of ModelSync's admin API (header X-Admin-Key); a fresh random one per run unless given.</summary>
+    public string AdminKey { get; set; } = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
     /// <summary>Extra environment for every service (e.g. <c>Jobs__DeliveryLimit</c> in tests).</summary>
     public Dictionary<string, string> ServiceEnvironment { get; } = new(StringComparer.Ordinal);
 }
@@ -35,6 +38,7 @@ public static class AppModel
 
         var modelsync = builder.AddProject<Projects.ModelSync>("modelsync")
             .WithReference(cache).WithReference(messaging).WithReference(models)
+            .WithEnvironment("ModelSync__AdminKey", options.AdminKey)
             .WaitFor(cache).WaitFor(messaging);
 
         var worker = builder.AddProject<Projects.Worker>("worker")

@@ -84,6 +84,7 @@ try
     {
         Console.WriteLine($"  ConnectionStrings__{name}={app.GetConnectionString(name)}");
     }
+    Console.WriteLine($"  modelsync admin: {app.GetEndpoint("modelsync")}admin/models  X-Admin-Key: {model.AdminKey}");
     Console.WriteLine($"  gateway: {app.GetEndpoint("gateway")}  (Ctrl+C stops everything)");
     Console.WriteLine($"  dashboard: {dashboardUrl}");
     Console.WriteLine();

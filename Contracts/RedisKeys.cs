@@ -16,4 +16,25 @@ public static class RedisKeys
 
     /// <summary>Pub/sub channel of job updates heard by every gateway replica.</summary>
     public const string JobUpdatesChannel = "jobs:updates";
+
+    /// <summary>Pub/sub channel of commands to one worker replica ("drain": stop consuming, finish, exit 0).</summary>
+    public static string WorkerCommand(string instanceId) => $"worker:{instanceId}:command";
+
+    /// <summary>Set of model names ModelSync has seen in the bucket.</summary>
+    public const string Models = "models";
+
+    /// <summary>Hash version → JSON <see cref="Models.ModelVersionState"/>: ModelSync's verdict on each published version.</summary>
+    public static string ModelVersions(string model) => $"model:{model}:versions";
+
+    /// <summary>The version workers should serve (string integer); workers load it at start.</summary>
+    public static string ModelDesired(string model) => $"model:{model}:desired";
+
+    /// <summary>A version an operator (or a rollback) fixed as desired; absent means "latest valid".</summary>
+    public static string ModelPinned(string model) => $"model:{model}:pinned";
+
+    /// <summary>JSON <see cref="Models.ModelRolloutState"/>: the current or last rollout of a model.</summary>
+    public static string ModelRollout(string model) => $"model:{model}:rollout";
+
+    /// <summary>List of JSON <see cref="Models.ModelRolloutState"/>: finished rollouts of a model, newest first (last 20).</summary>
+    public static string ModelRolloutHistory(string model) => $"model:{model}:rollouts";
 }

@@ -1,4 +1,7 @@
+using ModelSync.Admin;
 using ModelSync.Bucket;
+using ModelSync.Models;
+using ModelSync.Rollout;
 using ServiceDefaults.Caching;
 using ServiceDefaults.Messaging;
 
@@ -6,8 +9,11 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddRedisClient("cache");
 builder.AddRabbitMQClient("messaging");
-builder.AddModelBucket("models");
+builder.AddModelBucket("models");      // ModelSync/Bucket/ModelBucketExtensions.cs
+builder.AddModelWatch();               // ModelSync/Models/ModelWatchExtensions.cs
+builder.AddRollouts();                 // ModelSync/Rollout/RolloutCoordinator.cs
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
+app.MapModelAdminApi();                // ModelSync/Admin/ModelAdminApi.cs
 app.Run();

@@ -1,14 +1,46 @@
+using Engine.Bucket;
+using Engine.Inference;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using ServiceDefaults.Caching;
 
 namespace ModelSync.Bucket;
 
+/// <summary>ModelSync settings, bound from the "ModelSync" section.</summary>
+public sealed class ModelSyncOptions
+{
+    public const string Section = "ModelSync";
+
+    /// <summary>How often the bucket is listed; a published version is noticed within one interval.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a drained worker has to come back ready with the new version before the rollout is rolled back.</summary>
+    public TimeSpan RolloutTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Key for the admin API (header X-Admin-Key); the admin API is disabled without one.</summary>
+    public string? AdminKey { get; set; }
+
+    /// <summary>Where versions are copied for validation; a private temporary directory when empty.</summary>
+    public string? CacheDirectory { get; set; }
+}
+
 public static class ModelBucketExtensions
 {
-    /// <summary>The model bucket from <c>ConnectionStrings__models</c>: a directory path (S3 arrives with the ModelSync issue).</summary>
+    /// <summary>The model bucket from <c>ConnectionStrings__models</c> (a directory path), its local cache and the validator.</summary>
     public static IHostApplicationBuilder AddModelBucket(this IHostApplicationBuilder builder, string connectionName)
     {
         var location = builder.Configuration.GetRequiredConnectionString(connectionName, "the model bucket (a directory path)");
+        builder.Services.Configure<ModelSyncOptions>(builder.Configuration.GetSection(ModelSyncOptions.Section));
+        builder.Services.AddSingleton<IModelBucket>(new LocalModelBucket(location));
+        builder.Services.AddSingleton(sp =>
+        {
+            var configured = sp.GetRequiredService<IOptions<ModelSyncOptions>>().Value.CacheDirectory;
+            // Private per process by default: two systems on one machine may hold different bytes under one name/version.
+            return string.IsNullOrWhiteSpace(configured)
+                ? new ModelCache(sp.GetRequiredService<IModelBucket>(), Directory.CreateTempSubdirectory("modelsync-cache-").FullName, ownsDirectory: true)
+                : new ModelCache(sp.GetRequiredService<IModelBucket>(), configured);
+        });
+        builder.Services.AddSingleton(sp => new ModelVersionValidator(sp.GetRequiredService<ModelCache>(), new RunnerOptions()));
         builder.Services.AddHealthChecks().AddCheck(connectionName, () => Directory.Exists(location)
             ? HealthCheckResult.Healthy($"bucket {location}")
             : HealthCheckResult.Unhealthy($"model bucket directory {location} does not exist"));

@@ -12,6 +12,7 @@ public static class WorkerHeartbeatExtensions
     {
         builder.Services.AddSingleton(ServiceIdentity.From(builder.Configuration, "worker"));
         builder.Services.AddHostedService<WorkerHeartbeat>();
+        builder.Services.AddHostedService<WorkerCommands>();
         return builder;
     }
 }
@@ -45,6 +46,7 @@ public sealed partial class WorkerHeartbeat(
                     new HashEntry("seen", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()),
                     new HashEntry("ready", consumer.IsConsuming ? 1 : 0),
                     new HashEntry("models", string.Join(",", models.Runners.Select(r => $"{r.Model}:{r.Version}"))),
+                    new HashEntry("serves", string.Join(",", models.Serves)),
                     new HashEntry("inFlight", stats.InFlight),
                     new HashEntry("batches", stats.Batches),
                     new HashEntry("jobs", stats.Jobs),

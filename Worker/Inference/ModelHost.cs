@@ -1,6 +1,9 @@
+using System.Globalization;
+using Contracts;
 using Engine.Inference;
 using Engine.Models;
 using ServiceDefaults.Caching;
+using StackExchange.Redis;
 
 namespace Worker.Inference;
 
@@ -19,8 +22,12 @@ public sealed class WorkerOptions
     public int ConcurrentBatches { get; set; } = 1;
 }
 
-/// <summary>The model versions this replica serves, loaded from the bucket at start.</summary>
-public sealed partial class ModelHost(IConfiguration configuration, Microsoft.Extensions.Options.IOptions<WorkerOptions> options, ILogger<ModelHost> log)
+/// <summary>
+/// The model versions this replica serves, loaded from the bucket at start: per model the version ModelSync set as
+/// desired in Redis, or the latest valid one when none is set (or Redis cannot say). A new version arrives by a restart.
+/// </summary>
+public sealed partial class ModelHost(
+    IConfiguration configuration, IConnectionMultiplexer redis, Microsoft.Extensions.Options.IOptions<WorkerOptions> options, ILogger<ModelHost> log)
     : IDisposable
 {
     private readonly List<IModelRunner> _runners = [];
@@ -34,24 +41,78 @@ public sealed partial class ModelHost(IConfiguration configuration, Microsoft.Ex
         var catalog = ModelCatalog.Scan(Bucket);
         var wanted = options.Value.Models.Length > 0 ? options.Value.Models.ToHashSet(StringComparer.Ordinal) : null;
         var factory = new ModelRunnerFactory(catalog, new RunnerOptions(options.Value.IntraOpThreads));
+        var desired = ReadDesiredVersions(catalog);
         foreach (var model in catalog.Models)
         {
             if (wanted is not null && !wanted.Contains(model.Name))
             {
                 continue;
             }
-            if (model.Latest is not { IsValid: true, Definition: { } definition } latest)
+            if (desired.TryGetValue(model.Name, out var version) && version is null)
+            {
+                LogSkipped(model.Name, "ModelSync found no valid version");
+                continue;
+            }
+            var chosen = version is { } v
+                ? model.Versions.FirstOrDefault(c => c.Version == v && c.IsValid) ?? model.Latest
+                : model.Latest;
+            if (chosen is not { IsValid: true, Definition: { } definition })
             {
                 LogSkipped(model.Name, string.Join("; ", model.Versions.LastOrDefault()?.Problems ?? ["no valid version"]));
                 continue;
             }
-            _runners.Add(factory.Create(definition));
-            LogLoaded(model.Name, latest.Version);
+            try
+            {
+                _runners.Add(factory.Create(definition));
+            }
+            catch (Exception e) when (e is Engine.Onnx.OnnxRuntimeException or InvalidOperationException or ArgumentException)
+            {
+                // One bad model (ModelSync marks it invalid) must not keep this replica from serving the others.
+                LogSkipped(model.Name, $"version {chosen.Version} cannot be loaded: {e.Message}");
+                continue;
+            }
+            LogLoaded(model.Name, chosen.Version);
         }
         if (wanted is not null && wanted.Except(_runners.Select(r => r.Model)).ToList() is { Count: > 0 } missing)
         {
             throw new InvalidOperationException($"Worker:Models names models that are not in the bucket {Bucket} or not valid: {string.Join(", ", missing)}");
         }
+    }
+
+    /// <summary>The models this replica is configured for; empty means every model in the bucket.</summary>
+    public IReadOnlyList<string> Serves => options.Value.Models;
+
+    /// <summary>
+    /// Per model judged by ModelSync: its desired version, or null when ModelSync found none valid (not served).
+    /// Models ModelSync has not judged (or no Redis answer) are absent: the latest valid version is served.
+    /// </summary>
+    private Dictionary<string, int?> ReadDesiredVersions(ModelCatalog catalog)
+    {
+        var desired = new Dictionary<string, int?>(StringComparer.Ordinal);
+        try
+        {
+            var db = redis.GetDatabase();
+            var values = db.StringGet([.. catalog.Models.Select(m => (RedisKey)RedisKeys.ModelDesired(m.Name))]);
+            for (var i = 0; i < values.Length; i++)
+            {
+                var name = catalog.Models[i].Name;
+                if (values[i].HasValue && int.TryParse((string)values[i]!, NumberStyles.None, CultureInfo.InvariantCulture, out var version))
+                {
+                    desired[name] = version;
+                }
+                else if (db.KeyExists(RedisKeys.ModelVersions(name)))
+                {
+                    desired[name] = null;
+                }
+            }
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            // Without Redis nothing runs anyway; the latest valid versions are the best guess.
+            LogDesiredUnknown(e.Message);
+            desired.Clear();
+        }
+        return desired;
     }
 
     public void Dispose()
@@ -64,6 +125,9 @@ public sealed partial class ModelHost(IConfiguration configuration, Microsoft.Ex
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Serving {Model} version {Version}")]
     private partial void LogLoaded(string model, int version);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Desired versions not read from Redis, serving the latest valid: {Reason}")]
+    private partial void LogDesiredUnknown(string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Not serving {Model}: {Reason}")]
     private partial void LogSkipped(string model, string reason);

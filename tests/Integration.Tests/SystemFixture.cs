@@ -26,6 +26,9 @@ public sealed class SystemFixture : IAsyncLifetime
 
     public Uri Gateway(int replica = 0) => App.GetEndpoint("gateway", replica);
 
+    /// <summary>The key of ModelSync's admin API, as the AppHost generated it for this run.</summary>
+    public string AdminKey { get; private set; } = "";
+
     public async ValueTask InitializeAsync()
     {
         TestBucket.Create(Bucket);
@@ -34,6 +37,7 @@ public sealed class SystemFixture : IAsyncLifetime
             o.Workers = 2;
             o.Gateways = 2;
             o.Models = Bucket;
+            AdminKey = o.AdminKey;
             o.ServiceEnvironment["Jobs__MaxQueueLength"] = MaxQueueLength.ToString(System.Globalization.CultureInfo.InvariantCulture);
             o.ServiceEnvironment["Jobs__DeliveryLimit"] = DeliveryLimit.ToString(System.Globalization.CultureInfo.InvariantCulture);
             o.ServiceEnvironment["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";

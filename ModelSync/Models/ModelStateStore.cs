@@ -1,0 +1,112 @@
+// ModelSync's state in Redis: per-version verdicts, desired and pinned versions, rollouts, and the live workers.
+using System.Globalization;
+using System.Text.Json;
+using Contracts;
+using Contracts.Models;
+using StackExchange.Redis;
+
+namespace ModelSync.Models;
+
+/// <summary>A live worker replica as its heartbeat describes it.</summary>
+/// <param name="Serves">Models the worker is configured for; empty means every model in the bucket.</param>
+public sealed record WorkerView(string Instance, long Pid, bool Ready, IReadOnlyDictionary<string, int> Models, IReadOnlyList<string> Serves)
+{
+    /// <summary>Whether this worker is expected to run <paramref name="model"/>.</summary>
+    public bool Hosts(string model) => Serves.Count == 0 ? true : Serves.Contains(model, StringComparer.Ordinal);
+}
+
+public sealed class ModelStateStore(IConnectionMultiplexer redis)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private IDatabase Db => redis.GetDatabase();
+
+    public async Task<IReadOnlyList<string>> ListModelsAsync() =>
+        [.. (await Db.SetMembersAsync(RedisKeys.Models)).Select(v => (string)v!).Order(StringComparer.Ordinal)];
+
+    public async Task<IReadOnlyDictionary<int, ModelVersionState>> GetVersionsAsync(string model)
+    {
+        var entries = await Db.HashGetAllAsync(RedisKeys.ModelVersions(model));
+        return entries.ToDictionary(
+            e => int.Parse((string)e.Name!, CultureInfo.InvariantCulture),
+            e => JsonSerializer.Deserialize<ModelVersionState>((string)e.Value!, Json)!);
+    }
+
+    public async Task SetVersionAsync(string model, int version, ModelVersionState state)
+    {
+        await Db.SetAddAsync(RedisKeys.Models, model);
+        await Db.HashSetAsync(RedisKeys.ModelVersions(model), version.ToString(CultureInfo.InvariantCulture), JsonSerializer.Serialize(state, Json));
+    }
+
+    public async Task<int?> GetDesiredAsync(string model) => ParseVersion(await Db.StringGetAsync(RedisKeys.ModelDesired(model)));
+
+    public Task SetDesiredAsync(string model, int version) =>
+        Db.StringSetAsync(RedisKeys.ModelDesired(model), version.ToString(CultureInfo.InvariantCulture));
+
+    public async Task<int?> GetPinnedAsync(string model) => ParseVersion(await Db.StringGetAsync(RedisKeys.ModelPinned(model)));
+
+    public Task SetPinnedAsync(string model, int version) =>
+        Db.StringSetAsync(RedisKeys.ModelPinned(model), version.ToString(CultureInfo.InvariantCulture));
+
+    public async Task<ModelRolloutState?> GetRolloutAsync(string model) =>
+        await Db.StringGetAsync(RedisKeys.ModelRollout(model)) is { HasValue: true } value
+            ? JsonSerializer.Deserialize<ModelRolloutState>((string)value!, Json)
+            : null;
+
+    /// <summary>Stores the current rollout; a finished one is also added to the model's history.</summary>
+    public async Task SetRolloutAsync(string model, ModelRolloutState rollout)
+    {
+        var json = JsonSerializer.Serialize(rollout, Json);
+        await Db.StringSetAsync(RedisKeys.ModelRollout(model), json);
+        if (rollout.State != ModelRolloutStates.Running)
+        {
+            await Db.ListLeftPushAsync(RedisKeys.ModelRolloutHistory(model), json);
+            await Db.ListTrimAsync(RedisKeys.ModelRolloutHistory(model), 0, HistoryLength - 1);
+        }
+    }
+
+    public const int HistoryLength = 20;
+
+    public async Task<IReadOnlyList<ModelRolloutState>> GetRolloutHistoryAsync(string model) =>
+        [.. (await Db.ListRangeAsync(RedisKeys.ModelRolloutHistory(model))).Select(v => JsonSerializer.Deserialize<ModelRolloutState>((string)v!, Json)!)];
+
+    public Task SendCommandAsync(string instance, string command) =>
+        redis.GetSubscriber().PublishAsync(RedisKeys.WorkerCommand(instance), command);
+
+    /// <summary>Every worker whose heartbeat has not expired.</summary>
+    public async Task<IReadOnlyList<WorkerView>> ListWorkersAsync()
+    {
+        var server = redis.GetServer(redis.GetEndPoints()[0]);
+        var workers = new List<WorkerView>();
+        foreach (var key in server.Keys(pattern: RedisKeys.WorkerHeartbeatPattern, pageSize: 100))
+        {
+            var fields = (await Db.HashGetAllAsync(key)).ToDictionary(e => (string)e.Name!, e => (string?)e.Value);
+            if (fields.GetValueOrDefault("instance") is not { } instance)
+            {
+                continue;
+            }
+
+            var models = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var entry in (fields.GetValueOrDefault("models") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var colon = entry.LastIndexOf(':');
+                if (colon > 0 && int.TryParse(entry[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var version))
+                {
+                    models[entry[..colon]] = version;
+                }
+            }
+
+            workers.Add(new WorkerView(
+                instance,
+                long.TryParse(fields.GetValueOrDefault("pid"), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : 0,
+                fields.GetValueOrDefault("ready") == "1",
+                models,
+                (fields.GetValueOrDefault("serves") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries)));
+        }
+
+        return [.. workers.OrderBy(w => w.Instance, StringComparer.Ordinal)];
+    }
+
+    private static int? ParseVersion(RedisValue value) =>
+        value.HasValue && int.TryParse((string)value!, NumberStyles.None, CultureInfo.InvariantCulture, out var version) ? version : null;
+}

@@ -1,0 +1,151 @@
+// Rolls workers over to each model's desired version, one worker at a time: tell it to drain and exit, wait for its
+// replacement (same instance with a new pid, or a new instance) to report ready with the desired version, then the
+// next. A replacement that is not ready in time rolls the model back to the version it was rolling from, pinned.
+using Contracts.Models;
+using Microsoft.Extensions.Options;
+using ModelSync.Bucket;
+using ModelSync.Models;
+using StackExchange.Redis;
+
+namespace ModelSync.Rollout;
+
+public static class RolloutExtensions
+{
+    public static IHostApplicationBuilder AddRollouts(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<RolloutCoordinator>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RolloutCoordinator>());
+        return builder;
+    }
+}
+
+public sealed partial class RolloutCoordinator(
+    ModelStateStore store, BucketWatcher watcher, IOptions<ModelSyncOptions> options, TimeProvider time, ILogger<RolloutCoordinator> log)
+    : BackgroundService
+{
+    private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Tick, time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                foreach (var model in await store.ListModelsAsync())
+                {
+                    await ReconcileAsync(model, stoppingToken);
+                }
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                LogReconcileFailed(e.Message);
+            }
+        }
+    }
+
+    /// <summary>Moves at most one worker of <paramref name="model"/> to the desired version.</summary>
+    private async Task ReconcileAsync(string model, CancellationToken cancellationToken)
+    {
+        if (await store.GetDesiredAsync(model) is not { } desired)
+        {
+            return;
+        }
+
+        var rollout = await store.GetRolloutAsync(model);
+        var workers = await store.ListWorkersAsync();
+        // A worker not ready yet is still loading (its heartbeat lists no models): it is judged once ready.
+        var stale = workers.Where(w => w.Ready && w.Hosts(model) && (!w.Models.TryGetValue(model, out var v) || v != desired)).ToList();
+        if (stale.Count == 0)
+        {
+            if (rollout is { State: ModelRolloutStates.Running } && rollout.To == desired)
+            {
+                await store.SetRolloutAsync(model, rollout with { State = ModelRolloutStates.Succeeded, Finished = time.GetUtcNow() });
+                LogRolledOut(model, desired);
+            }
+            return;
+        }
+
+        // A rollout that already failed towards this version is not retried until the desired version changes again.
+        if (rollout is { State: ModelRolloutStates.Failed } && rollout.To == desired)
+        {
+            return;
+        }
+
+        if (rollout is not { State: ModelRolloutStates.Running } || rollout.To != desired)
+        {
+            var from = workers.SelectMany(w => w.Models.Where(m => m.Key == model && m.Value != desired).Select(m => (int?)m.Value))
+                .GroupBy(v => v).OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefault();
+            rollout = new ModelRolloutState(from, desired, ModelRolloutStates.Running, time.GetUtcNow(), null, [], null);
+            await store.SetRolloutAsync(model, rollout);
+            LogRolloutStarted(model, from, desired, stale.Count);
+        }
+
+        var target = stale[0];
+        var before = workers.Select(w => (w.Instance, w.Pid)).ToHashSet();
+        await store.SendCommandAsync(target.Instance, WorkerCommandNames.Drain);
+        LogDraining(model, target.Instance, desired);
+
+        var deadline = time.GetUtcNow() + options.Value.RolloutTimeout;
+        while (time.GetUtcNow() < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(500), time, cancellationToken);
+            var replacement = (await store.ListWorkersAsync()).FirstOrDefault(w =>
+                !before.Contains((w.Instance, w.Pid))
+                && (w.Instance == target.Instance || !before.Any(b => b.Instance == w.Instance))
+                && w.Ready && w.Models.TryGetValue(model, out var v) && v == desired);
+            if (replacement is not null)
+            {
+                await store.SetRolloutAsync(model, rollout with { Done = [.. rollout.Done, replacement.Instance] });
+                LogWorkerDone(model, replacement.Instance, desired);
+                return;
+            }
+
+            if (await store.GetDesiredAsync(model) != desired)
+            {
+                // Pinned or rolled back meanwhile: the next pass rolls towards the new desired version.
+                return;
+            }
+        }
+
+        await RollBackAsync(model, rollout, $"worker {target.Instance} was not ready with version {desired} within {options.Value.RolloutTimeout.TotalSeconds:0} s");
+    }
+
+    /// <summary>Pins the version the rollout came from, so the next passes roll every worker back to it.</summary>
+    private async Task RollBackAsync(string model, ModelRolloutState rollout, string reason)
+    {
+        if (rollout.From is { } previous && previous != rollout.To)
+        {
+            await store.SetPinnedAsync(model, previous);
+            await watcher.UpdateDesiredAsync(model);
+            await store.SetRolloutAsync(model, rollout with { State = ModelRolloutStates.RolledBack, Finished = time.GetUtcNow(), Message = reason });
+            LogRolledBack(model, rollout.To, previous, reason);
+        }
+        else
+        {
+            await store.SetRolloutAsync(model, rollout with { State = ModelRolloutStates.Failed, Finished = time.GetUtcNow(), Message = reason });
+            LogRolloutFailed(model, rollout.To, reason);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Model}: rolling out version {To} (from {From}) to {Count} worker(s)")]
+    private partial void LogRolloutStarted(string model, int? from, int to, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Model}: draining worker {Instance} for version {Version}")]
+    private partial void LogDraining(string model, string instance, int version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Model}: worker {Instance} serves version {Version}")]
+    private partial void LogWorkerDone(string model, string instance, int version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Model}: every worker serves version {Version}")]
+    private partial void LogRolledOut(string model, int version);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Model}: rollout of version {Version} rolled back to {Previous}: {Reason}")]
+    private partial void LogRolledBack(string model, int version, int previous, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Model}: rollout of version {Version} failed, nothing to roll back to: {Reason}")]
+    private partial void LogRolloutFailed(string model, int version, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rollout pass failed: {Reason}")]
+    private partial void LogReconcileFailed(string reason);
+}

@@ -1,0 +1,223 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Contracts.Jobs;
+
+namespace Integration.Tests;
+
+/// <summary>
+/// ModelSync against the real system: versions published into the fixture's bucket under new model names (the shared
+/// models stay untouched) are validated, rolled out worker by worker under load, and rolled back.
+/// </summary>
+public sealed class ModelSyncTests(SystemFixture system) : IDisposable
+{
+    private readonly HttpClient _admin = CreateAdmin(system);
+    private readonly HttpClient _gateway = new() { BaseAddress = system.Gateway(), Timeout = TimeSpan.FromSeconds(100) };
+
+    public void Dispose()
+    {
+        _admin.Dispose();
+        _gateway.Dispose();
+    }
+
+    [Fact]
+    public async Task Admin_api_refuses_a_missing_or_wrong_key()
+    {
+        using var anonymous = new HttpClient { BaseAddress = system.App.GetEndpoint("modelsync") };
+        using var missing = await anonymous.GetAsync("/admin/models", TestContext.Current.CancellationToken);
+        using var wrong = new HttpRequestMessage(HttpMethod.Get, "/admin/models") { Headers = { { "X-Admin-Key", "not-the-key" } } };
+        using var wrongResponse = await anonymous.SendAsync(wrong, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, missing.StatusCode);
+        Assert.Equal("application/problem+json", missing.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(HttpStatusCode.Unauthorized, wrongResponse.StatusCode);
+    }
+
+    [Fact]
+    public async Task Corrupt_version_is_invalid_and_incomplete_version_is_ignored()
+    {
+        PublishClassifier("cls-broken", 1, onnx: "not an onnx model"u8.ToArray());
+        // Manifest lists model.onnx, which was never copied: not published yet.
+        var incomplete = PublishClassifier("cls-broken", 2);
+        File.Delete(Path.Combine(incomplete, "model.onnx"));
+
+        var model = await WaitForAsync(m => m.Versions.ContainsKey(1), "cls-broken", TimeSpan.FromSeconds(30));
+
+        Assert.Equal("invalid", model.Versions[1].State);
+        Assert.StartsWith("cannot be loaded:", model.Versions[1].Reason, StringComparison.Ordinal);
+        Assert.False(model.Versions.ContainsKey(2));
+        Assert.Null(model.Desired);
+        Assert.All(model.Serving.Values, v => Assert.Null(v));
+    }
+
+    [Fact]
+    public async Task Published_version_reaches_every_worker_under_load_and_rollback_returns()
+    {
+        const string name = "cls-rollout";
+        PublishClassifier(name, 1);
+        // A new model name is served once every worker restarted: that is a rollout too.
+        await WaitForAsync(m => AllServe(m, 1), name, TimeSpan.FromSeconds(120));
+
+        var image = Fixtures.Bytes("line-001.png");
+        var jobs = new ConcurrentBag<string>();
+        var rejected = 0;
+        using var stopLoad = new CancellationTokenSource();
+        var load = Task.Run(async () =>
+        {
+            // ~10 jobs/s, a steady trickle rather than a flood: the point is that none is lost during restarts.
+            while (!stopLoad.IsCancellationRequested)
+            {
+                using var response = await _gateway.PostAsync($"/v1/models/{name}/jobs", Http.Body(image), CancellationToken.None);
+                if (response.StatusCode == HttpStatusCode.Accepted)
+                {
+                    jobs.Add((await response.ReadJobAsync()).Id);
+                }
+                else
+                {
+                    Interlocked.Increment(ref rejected);
+                }
+
+                await Task.Delay(100, CancellationToken.None);
+            }
+        }, CancellationToken.None);
+
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+        var clock = Stopwatch.StartNew();
+        PublishClassifier(name, 2);
+        var rolledOut = await WaitForAsync(m => RolledOut(m, 2), name, TimeSpan.FromSeconds(60));
+        var rolloutSeconds = clock.Elapsed.TotalSeconds;
+        Assert.Equal(1, rolledOut.Rollout?.From);
+
+        PublishClassifier(name, 3, onnx: "corrupt bytes, not a model"u8.ToArray());
+        var withBad = await WaitForAsync(m => m.Versions.ContainsKey(3), name, TimeSpan.FromSeconds(30));
+        Assert.Equal("invalid", withBad.Versions[3].State);
+        Assert.Equal(2, withBad.Desired);
+
+        clock.Restart();
+        using (var rollback = await _admin.PostAsync($"/admin/models/{name}/rollback", null, TestContext.Current.CancellationToken))
+        {
+            Assert.Equal(HttpStatusCode.OK, rollback.StatusCode);
+        }
+
+        var rolledBack = await WaitForAsync(m => RolledOut(m, 1), name, TimeSpan.FromSeconds(60));
+        var rollbackSeconds = clock.Elapsed.TotalSeconds;
+        Assert.Equal(1, rolledBack.Pinned);
+        Assert.DoesNotContain(3, rolledBack.Serving.Values);
+
+        await stopLoad.CancelAsync();
+        await load;
+        var records = await Task.WhenAll(jobs.Select(id => Http.WaitTerminalAsync(_gateway, id, seconds: 90)));
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"{records.Length} jobs; rollout to v2 {rolloutSeconds:0.0} s; rollback to v1 {rollbackSeconds:0.0} s; " +
+            $"by version: {string.Join(", ", records.GroupBy(r => r.Version).Select(g => $"v{g.Key}={g.Count()}"))}");
+
+        Assert.Equal(0, rejected);
+        Assert.All(records, r => Assert.Equal(JobStatus.Succeeded, r.Status));
+        var ordered = records.OrderBy(r => r.FinishedAt).Select(r => r.Version).ToList();
+        Assert.Contains(1, ordered);
+        Assert.Contains(2, ordered);
+        Assert.Equal(1, ordered[^1]);
+        Assert.DoesNotContain(3, ordered);
+    }
+
+    [Fact]
+    public async Task Version_no_worker_can_load_is_rolled_back_after_the_timeout()
+    {
+        const string name = "cls-stuck";
+        PublishClassifier(name, 1);
+        await WaitForAsync(m => RolledOut(m, 1), name, TimeSpan.FromSeconds(120));
+        await PostAsync($"/admin/models/{name}/pin/1");
+
+        // v2 passes ModelSync's checks, then its weights are damaged in the bucket (same size): workers cannot load it.
+        var v2 = PublishClassifier(name, 2);
+        await WaitForAsync(m => m.Versions.ContainsKey(2), name, TimeSpan.FromSeconds(30));
+        var onnx = Path.Combine(v2, "model.onnx");
+        File.WriteAllBytes(onnx, new byte[new FileInfo(onnx).Length]);
+        await PostAsync($"/admin/models/{name}/pin/2");
+
+        // RolloutTimeout is 60 s by default.
+        var failed = await WaitForAsync(m => m.History.Any(r => r is { State: "rolled-back", To: 2 }), name, TimeSpan.FromSeconds(100));
+        Assert.Equal(1, failed.Pinned);
+        Assert.Contains("was not ready with version 2", failed.History.First(r => r.To == 2).Message, StringComparison.Ordinal);
+
+        var restored = await WaitForAsync(m => RolledOut(m, 1), name, TimeSpan.FromSeconds(60));
+        Assert.DoesNotContain(2, restored.Serving.Values);
+    }
+
+    private async Task PostAsync(string path)
+    {
+        using var response = await _admin.PostAsync(path, null, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    private static bool AllServe(AdminModel model, int version) =>
+        model.Desired == version && model.Serving.Count > 0 && model.Serving.Values.All(v => v == version);
+
+    private static bool RolledOut(AdminModel model, int version) =>
+        AllServe(model, version) && model.Rollout is { State: "succeeded" } rollout && rollout.To == version;
+
+    private async Task<AdminModel> WaitForAsync(Func<AdminModel, bool> condition, string name, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        AdminModel? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            var models = await _admin.GetFromJsonAsync<AdminModel[]>("/admin/models", Http.Json, TestContext.Current.CancellationToken);
+            last = models?.FirstOrDefault(m => m.Name == name);
+            if (last is not null && condition(last))
+            {
+                return last;
+            }
+
+            await Task.Delay(500, TestContext.Current.CancellationToken);
+        }
+
+        Assert.Fail($"{name} did not reach the expected state within {timeout.TotalSeconds} s; last: {JsonSerializer.Serialize(last, Http.Json)}");
+        return null!;
+    }
+
+    /// <summary>The repository's ocr-cls as {name}/{version}, optionally with other weights; the manifest is written last.</summary>
+    private string PublishClassifier(string name, int version, byte[]? onnx = null)
+    {
+        var source = Path.Combine(Projects.RepositoryInfo.Root, "models", "ocr-cls", "1");
+        var directory = Directory.CreateDirectory(Path.Combine(system.Bucket, name, version.ToString(System.Globalization.CultureInfo.InvariantCulture))).FullName;
+        onnx ??= File.ReadAllBytes(Path.Combine(source, "model.onnx"));
+        File.WriteAllBytes(Path.Combine(directory, "model.onnx"), onnx);
+        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(source, "model.json")))!.AsObject();
+        manifest["name"] = name;
+        manifest["version"] = version;
+        manifest["files"] = new JsonArray(new JsonObject
+        {
+            ["path"] = "model.onnx",
+            ["sha256"] = Convert.ToHexStringLower(SHA256.HashData(onnx)),
+            ["size"] = onnx.Length,
+        });
+        File.WriteAllText(Path.Combine(directory, "model.json"), manifest.ToJsonString());
+        return directory;
+    }
+
+    private static HttpClient CreateAdmin(SystemFixture system)
+    {
+        var http = new HttpClient { BaseAddress = system.App.GetEndpoint("modelsync"), Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Add("X-Admin-Key", system.AdminKey);
+        return http;
+    }
+}
+
+/// <summary>ModelSync's GET /admin/models entry, as the test reads it.</summary>
+public sealed record AdminModel(
+    string Name,
+    Dictionary<int, AdminVersion> Versions,
+    int? Desired,
+    int? Pinned,
+    Dictionary<string, int?> Serving,
+    AdminRollout? Rollout,
+    AdminRollout[] History);
+
+public sealed record AdminVersion(string State, string? Reason);
+
+public sealed record AdminRollout(int? From, int To, string State, string? Message);
