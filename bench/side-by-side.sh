@@ -126,7 +126,7 @@ print(f"# Side-by-side benchmark, {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UT
 print(f"Command: `bash bench/side-by-side.sh` (DURATION={duration} WARMUP={warmup} CLIENTS={clients} WORKERS={workers}); "
       f"input `{input_}` for every design.  ")
 load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-print(f"Machine: {cores} cores, shared with other builds — noisy; treat timings as rough (load average 1/5/15 min at the end: {load}).  ")
+print(f"Machine: {cores} cores; the load generator, RabbitMQ, Redis, the gateway and the workers all share them (load average 1/5/15 min at the end: {load}).  ")
 print("(a) Engine in-process, full batches, one runner per worker; (b) AppHost end to end, `bench` closed loop over SignalR; "
       "(c) model inside the HTTP request, one at a time, `bench --transport rest`. Latency in ms, from send to result.\n")
 print("| model | (a) ceiling jobs/s | (b) system jobs/s | (b) p50 | (b) p99 | (b) errors | (c) sync jobs/s | (c) p50 | (c) p99 | (c) errors | (b)/(a) | (b)/(c) |")
