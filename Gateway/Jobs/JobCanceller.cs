@@ -28,5 +28,5 @@ public sealed class JobCanceller(JobStore store, TimeProvider time)
 public static class JobIds
 {
     /// <summary>Job ids are 32 lower-case hex digits (a GUID without dashes).</summary>
-    public static bool IsValid(string id) => id.Length == 32 && id.All(c => char.IsAsciiHexDigitLower(c) || char.IsAsciiDigit(c));
+    public static bool IsValid(string id) => id.Length == 32 && id.All(char.IsAsciiHexDigitLower);
 }

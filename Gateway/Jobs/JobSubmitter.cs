@@ -65,7 +65,8 @@ public sealed class JobSubmitter(
     }
 
     /// <summary>What the bytes are: an image (sniffed from magic bytes, never from a header) or an OIP JSON request.</summary>
-    public string ClassifyInput(ModelInfo model, ReadOnlySpan<byte> input)
+    /// <param name="inputValidated">The caller already parsed the OIP request (the OIP endpoint): don't parse it twice.</param>
+    public string ClassifyInput(ModelInfo model, ReadOnlySpan<byte> input, bool inputValidated = false)
     {
         if (input.Length == 0)
         {
@@ -82,13 +83,16 @@ public sealed class JobSubmitter(
             {
                 throw new SubmissionException(400, ProblemCodes.UnsupportedInput, $"Model '{model.Name}' is a pipeline over images; send an image, not tensors.");
             }
-            try
+            if (!inputValidated)
             {
-                OipCodec.Parse(input);
-            }
-            catch (OipRequestException e)
-            {
-                throw new SubmissionException(400, ProblemCodes.InvalidInput, e.Message);
+                try
+                {
+                    OipCodec.Parse(input);
+                }
+                catch (OipRequestException e)
+                {
+                    throw new SubmissionException(400, ProblemCodes.InvalidInput, e.Message);
+                }
             }
             return InputKinds.Tensor;
         }
@@ -107,11 +111,11 @@ public sealed class JobSubmitter(
     /// <param name="beforePublish">Called with the new job's id before it can run, so the caller can follow it without a race.</param>
     public async Task<JobRecord> SubmitAsync(
         string model, ReadOnlyMemory<byte> input, SubmitOptions? options, string? owner, CancellationToken cancellationToken,
-        Action<JobRecord>? beforePublish = null)
+        Action<JobRecord>? beforePublish = null, bool inputValidated = false)
     {
         try
         {
-            return await SubmitCoreAsync(model, input, options, owner, cancellationToken, beforePublish);
+            return await SubmitCoreAsync(model, input, options, owner, cancellationToken, beforePublish, inputValidated);
         }
         catch (SubmissionException e)
         {
@@ -126,10 +130,10 @@ public sealed class JobSubmitter(
 
     private async Task<JobRecord> SubmitCoreAsync(
         string model, ReadOnlyMemory<byte> input, SubmitOptions? options, string? owner, CancellationToken cancellationToken,
-        Action<JobRecord>? beforePublish)
+        Action<JobRecord>? beforePublish, bool inputValidated)
     {
         var info = ValidateModel(model);
-        var kind = ClassifyInput(info, input.Span);
+        var kind = ClassifyInput(info, input.Span, inputValidated);
         var timeout = ResolveTimeout(options);
         if (options?.IdempotencyKey is { Length: > MaxIdempotencyKeyLength or 0 })
         {

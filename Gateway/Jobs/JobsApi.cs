@@ -160,7 +160,7 @@ public static class JobsApi
         string model, HttpRequest request, JobSubmitter submitter, GatewayOptions options, CancellationToken cancellationToken,
         Action<JobRecord>? beforePublish = null)
     {
-        byte[] body;
+        ReadOnlyMemory<byte> body;
         double? timeout;
         try
         {
@@ -182,7 +182,7 @@ public static class JobsApi
     }
 
     /// <summary>Reads a request body, refusing (413) one over the limit as soon as it is known to be.</summary>
-    internal static async Task<byte[]> ReadBodyAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
+    internal static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
     {
         if (request.ContentLength is { } declared && declared > limit)
         {
@@ -203,7 +203,7 @@ public static class JobsApi
                 throw new SubmissionException(413, ProblemCodes.PayloadTooLarge, $"The body is over the limit of {limit} bytes.");
             }
         }
-        return buffer.WrittenSpan.ToArray();
+        return buffer.WrittenMemory; // the buffer itself: no second copy of every input
     }
 
     /// <summary>Waits for the terminal record: the notice, or a re-read (the job may have finished before we listened).</summary>
@@ -223,7 +223,7 @@ public static class JobsApi
         }
     }
 
-    internal static IResult Problem(SubmissionException e, HttpContext? context = null)
+    internal static IResult Problem(SubmissionException e)
     {
         var result = TypedResults.Problem(
             statusCode: e.Status,

@@ -97,7 +97,7 @@ public static class OpenInferenceApi
         {
             return NotFound(model, version);
         }
-        byte[] body;
+        ReadOnlyMemory<byte> body;
         try
         {
             body = await JobsApi.ReadBodyAsync(request, options.Value.MaxInputBytes, cancellationToken);
@@ -110,7 +110,7 @@ public static class OpenInferenceApi
         try
         {
             // Malformed requests are answered here, before anything is queued.
-            requestId = OipCodec.Parse(body).Id;
+            requestId = OipCodec.Parse(body.Span).Id;
         }
         catch (OipRequestException e)
         {
@@ -122,7 +122,7 @@ public static class OpenInferenceApi
         try
         {
             var record = await submitter.SubmitAsync(model, body, null, owner: null, cancellationToken,
-                beforePublish: r => done = waiters.Register(r.Id, out unregister));
+                beforePublish: r => done = waiters.Register(r.Id, out unregister), inputValidated: true);
             var final = await JobsApi.WaitForAsync(record.Id, done!, store, options.Value.SyncTimeout, cancellationToken);
             if (final is null)
             {
