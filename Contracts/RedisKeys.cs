@@ -6,7 +6,8 @@ public static class RedisKeys
     /// <summary>Hash written by each worker replica every few seconds; expires when the worker stops.</summary>
     public static string WorkerHeartbeat(string instanceId) => $"worker:{instanceId}";
 
-    public const string WorkerHeartbeatPattern = "worker:*";
+    /// <summary>Sorted set of worker instances scored by when their heartbeat expires (unix ms): who is alive, without SCAN.</summary>
+    public const string Workers = "workers";
 
     /// <summary>A job's record (JSON string with a TTL).</summary>
     public static string Job(string jobId) => $"job:{jobId}";

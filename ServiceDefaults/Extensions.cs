@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using ServiceDefaults.Health;
+using ServiceDefaults.Http;
 using ServiceDefaults.Telemetry;
 
 namespace Microsoft.Extensions.Hosting;
@@ -18,6 +19,8 @@ public static class ServiceDefaultsExtensions
     {
         builder.ConfigureOpenTelemetry();
         builder.Services.AddSingleton<InferenceMetrics>();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<DependencyExceptionHandler>();
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag]);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
@@ -30,6 +33,8 @@ public static class ServiceDefaultsExtensions
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        // Wraps every endpoint: an uncaught exception becomes problem+json (503 when a dependency is down).
+        app.UseExceptionHandler();
         app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthReportWriter.WriteAsync });
         app.MapHealthChecks("/alive", new HealthCheckOptions
         {

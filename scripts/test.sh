@@ -8,6 +8,7 @@ bash scripts/setup.sh
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 mkdir -p artifacts
+rm -rf artifacts/logs
 log="artifacts/test-output.txt"
 
 # Build once (in parallel), then run the test assemblies one after another: two of them start
@@ -28,6 +29,14 @@ while read -r f p; do
   passed=$((passed + p)); failed=$((failed + f))
 done < <(sed -nE 's/.*Failed:[[:space:]]+([0-9]+), Passed:[[:space:]]+([0-9]+),.*/\1 \2/p' "$log")
 
+if [[ $status -ne 0 && -d artifacts/logs ]]; then
+  # The services' own account of a failure: warnings/errors from the consoles the test fixtures kept.
+  echo "--- service log lines at warning or above (artifacts/logs; last 40 per replica) ---"
+  for f in artifacts/logs/*/*.log; do
+    lines=$(grep -E 'warn:|fail:|crit:|Exception|Unhandled' "$f" | tail -n 40 || true)
+    [[ -n "$lines" ]] && printf '== %s\n%s\n' "$f" "$lines"
+  done
+fi
 if [[ $status -ne 0 && $failed -eq 0 ]]; then
   echo "dotnet test exited with $status (build error or crashed test host; see above)"
   failed=1

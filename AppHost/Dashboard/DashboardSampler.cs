@@ -161,12 +161,17 @@ internal sealed class DashboardSampler(
         {
             return result;
         }
-        var server = _redis.GetServer(_redis.GetEndPoints()[0]);
+        // The live workers' registry (see ServiceDefaults/Caching/WorkerHeartbeats.cs), not a SCAN.
         var db = _redis.GetDatabase();
-        foreach (var key in server.Keys(pattern: Contracts.RedisKeys.WorkerHeartbeatPattern))
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var instances = await db.SortedSetRangeByScoreAsync(Contracts.RedisKeys.Workers, now, double.PositiveInfinity);
+        foreach (var key in instances.Select(i => Contracts.RedisKeys.WorkerHeartbeat((string)i!)))
         {
             var fields = (await db.HashGetAllAsync(key)).ToDictionary(e => (string)e.Name!, e => (string?)e.Value ?? "", StringComparer.Ordinal);
-            var instance = fields.GetValueOrDefault("instance") ?? ((string)key!)["worker:".Length..];
+            if (fields.GetValueOrDefault("instance") is not { } instance)
+            {
+                continue;
+            }
             result[instance] = new WorkerStatus(
                 fields.GetValueOrDefault("models") ?? "",
                 Long(fields, "inFlight"),

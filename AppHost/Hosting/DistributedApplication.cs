@@ -227,6 +227,21 @@ public sealed class DistributedApplication : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Writes every replica's console log (the last lines the AppHost kept) to <c>{directory}/{replica}.log</c>,
+    /// so a failed test run leaves the services' own account of what went wrong.
+    /// </summary>
+    public void WriteConsoleLogs(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        foreach (var replica in _replicas)
+        {
+            File.WriteAllLines(
+                Path.Combine(directory, $"{replica.Name}.log"),
+                replica.Log.Lines.Select(l => $"{l.At:HH:mm:ss.fff} {(l.IsError ? "ERR" : "   ")} {l.Text}"));
+        }
+    }
+
     private ReplicaRunner Replica(string replicaName) =>
         _replicas.FirstOrDefault(r => r.Name == replicaName)
         ?? throw new ArgumentException($"No replica named '{replicaName}'; replicas: {string.Join(", ", _replicas.Select(r => r.Name))}.", nameof(replicaName));

@@ -1,4 +1,4 @@
-using Contracts;
+using ServiceDefaults.Caching;
 using StackExchange.Redis;
 
 namespace Gateway.Models;
@@ -11,12 +11,9 @@ public static class WorkerDirectory
 {
     public static async Task<IReadOnlyList<WorkerHeartbeatInfo>> ReadAsync(IConnectionMultiplexer redis)
     {
-        var server = redis.GetServer(redis.GetEndPoints()[0]);
-        var db = redis.GetDatabase();
         var result = new List<WorkerHeartbeatInfo>();
-        foreach (var key in server.Keys(pattern: RedisKeys.WorkerHeartbeatPattern, pageSize: 100))
+        foreach (var fields in await WorkerHeartbeats.ReadLiveAsync(redis.GetDatabase()))
         {
-            var fields = (await db.HashGetAllAsync(key)).ToDictionary(e => (string)e.Name!, e => (string?)e.Value);
             var models = (fields.GetValueOrDefault("models") ?? "")
                 .Split(',', StringSplitOptions.RemoveEmptyEntries)
                 .Select(m => m.Split(':'))
@@ -24,7 +21,7 @@ public static class WorkerDirectory
                 .Select(p => (p[0], p[1]))
                 .ToList();
             result.Add(new WorkerHeartbeatInfo(
-                fields.GetValueOrDefault("instance") ?? key.ToString(),
+                fields["instance"]!,
                 models,
                 fields.GetValueOrDefault("ready") == "1",
                 double.TryParse(fields.GetValueOrDefault("meanBatchSize"), System.Globalization.CultureInfo.InvariantCulture, out var mean) ? mean : 0,

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Contracts;
 using Contracts.Models;
+using ServiceDefaults.Caching;
 using StackExchange.Redis;
 
 namespace ModelSync.Models;
@@ -76,16 +77,10 @@ public sealed class ModelStateStore(IConnectionMultiplexer redis)
     /// <summary>Every worker whose heartbeat has not expired.</summary>
     public async Task<IReadOnlyList<WorkerView>> ListWorkersAsync()
     {
-        var server = redis.GetServer(redis.GetEndPoints()[0]);
         var workers = new List<WorkerView>();
-        foreach (var key in server.Keys(pattern: RedisKeys.WorkerHeartbeatPattern, pageSize: 100))
+        foreach (var fields in await WorkerHeartbeats.ReadLiveAsync(Db))
         {
-            var fields = (await Db.HashGetAllAsync(key)).ToDictionary(e => (string)e.Name!, e => (string?)e.Value);
-            if (fields.GetValueOrDefault("instance") is not { } instance)
-            {
-                continue;
-            }
-
+            var instance = fields["instance"]!;
             var models = new Dictionary<string, int>(StringComparer.Ordinal);
             foreach (var entry in (fields.GetValueOrDefault("models") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
             {
@@ -104,7 +99,7 @@ public sealed class ModelStateStore(IConnectionMultiplexer redis)
                 (fields.GetValueOrDefault("serves") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries)));
         }
 
-        return [.. workers.OrderBy(w => w.Instance, StringComparer.Ordinal)];
+        return workers;
     }
 
     private static int? ParseVersion(RedisValue value) =>

@@ -1,4 +1,4 @@
-using Contracts;
+using ServiceDefaults.Caching;
 using StackExchange.Redis;
 using Worker.Batching;
 using Worker.Inference;
@@ -31,14 +31,12 @@ public sealed partial class WorkerHeartbeat(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var key = RedisKeys.WorkerHeartbeat(identity.InstanceId);
         using var timer = new PeriodicTimer(Interval);
         do
         {
             try
             {
-                var db = redis.GetDatabase();
-                await db.HashSetAsync(key,
+                await WorkerHeartbeats.WriteAsync(redis.GetDatabase(), identity.InstanceId,
                 [
                     new HashEntry("instance", identity.InstanceId),
                     new HashEntry("pid", Environment.ProcessId),
@@ -53,8 +51,7 @@ public sealed partial class WorkerHeartbeat(
                     new HashEntry("succeeded", stats.Succeeded),
                     new HashEntry("failed", stats.Failed),
                     new HashEntry("meanBatchSize", stats.MeanBatchSize),
-                ]);
-                await db.KeyExpireAsync(key, Ttl);
+                ], Ttl);
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
@@ -69,7 +66,7 @@ public sealed partial class WorkerHeartbeat(
         await base.StopAsync(cancellationToken);
         try
         {
-            await redis.GetDatabase().KeyDeleteAsync(RedisKeys.WorkerHeartbeat(identity.InstanceId));
+            await WorkerHeartbeats.RemoveAsync(redis.GetDatabase(), identity.InstanceId);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {

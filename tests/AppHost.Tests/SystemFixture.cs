@@ -32,6 +32,7 @@ public sealed class SystemFixture : IAsyncLifetime
         {
             await Dashboard.DisposeAsync();
         }
+        App.WriteConsoleLogs(Path.Combine(Projects.RepositoryInfo.Root, "artifacts", "logs", "apphost"));
         await App.DisposeAsync();
     }
 }

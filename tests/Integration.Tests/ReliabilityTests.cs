@@ -77,7 +77,18 @@ public sealed class ReliabilityTests(SystemFixture system)
             {
                 pending.Add(await client.SubmitAsync("ocr-rec", Fixtures.Bytes($"line-02{i}.png")));
             }
-            await system.App.RestartReplicaAsync("cache");
+            await system.App.StopReplicaAsync("cache");
+            // While Redis is down, HTTP reads that need it answer a retryable problem, not a 500.
+            using (var admin = new HttpClient { BaseAddress = system.App.GetEndpoint("modelsync") })
+            {
+                admin.DefaultRequestHeaders.Add("X-Admin-Key", system.AdminKey);
+                using var down = await admin.GetAsync("/admin/models", Ct);
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, down.StatusCode);
+                Assert.Equal("application/problem+json", down.Content.Headers.ContentType?.MediaType);
+                Assert.Contains("\"code\":\"dependency_unavailable\"", await down.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+                Assert.NotNull(down.Headers.RetryAfter);
+            }
+            system.App.StartReplica("cache");
             await system.App.WaitForResourceHealthyAsync("cache", TimeSpan.FromSeconds(60), Ct);
         }
         finally

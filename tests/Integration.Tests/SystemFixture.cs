@@ -48,6 +48,7 @@ public sealed class SystemFixture : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
+        App.WriteConsoleLogs(Path.Combine(Projects.RepositoryInfo.Root, "artifacts", "logs", "integration"));
         await App.DisposeAsync();
         Otlp.Dispose();
         Directory.Delete(Bucket, recursive: true);
