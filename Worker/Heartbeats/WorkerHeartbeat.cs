@@ -53,6 +53,7 @@ public sealed partial class WorkerHeartbeat(
                     new HashEntry("succeeded", stats.Succeeded),
                     new HashEntry("failed", stats.Failed),
                     new HashEntry("meanBatchSize", stats.MeanBatchSize),
+                    new HashEntry("busyMs", (long)stats.BusyTime.TotalMilliseconds),
                 ]);
                 await db.KeyExpireAsync(key, Ttl);
             }
