@@ -48,6 +48,9 @@ public sealed class ResourceModel
     /// <summary>Raised after every change, outside the model's lock.</summary>
     public event Action<ResourceSnapshot>? Changed;
 
+    /// <summary>Raised, outside the model's lock, when a replica leaves the model (scaled down).</summary>
+    public event Action<string>? Removed;
+
     public IReadOnlyList<ResourceSnapshot> Snapshots
     {
         get
@@ -98,6 +101,23 @@ public sealed class ResourceModel
         }
         changed.TrySetResult();
         Changed?.Invoke(snapshot);
+    }
+
+    internal void Remove(string name)
+    {
+        TaskCompletionSource changed;
+        lock (_gate)
+        {
+            if (!_snapshots.Remove(name))
+            {
+                return;
+            }
+            _order.Remove(name);
+            changed = _changed;
+            _changed = NewSignal();
+        }
+        changed.TrySetResult();
+        Removed?.Invoke(name);
     }
 
     /// <summary>Waits until <paramref name="predicate"/> holds for the model; throws <see cref="TimeoutException"/> with the current states.</summary>
