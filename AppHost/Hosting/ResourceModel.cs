@@ -89,7 +89,9 @@ public sealed class ResourceModel
             var previous = _snapshots.GetValueOrDefault(snapshot.Name);
             if (previous is null)
             {
-                _order.Add(snapshot.Name);
+                // A replica added at run time goes next to its siblings, not at the end.
+                var last = _order.FindLastIndex(n => _snapshots[n].Resource == snapshot.Resource);
+                _order.Insert(last < 0 ? _order.Count : last + 1, snapshot.Name);
             }
             _snapshots[snapshot.Name] = snapshot;
             if (previous?.State != snapshot.State || previous.Pid != snapshot.Pid)

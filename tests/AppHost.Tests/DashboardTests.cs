@@ -184,6 +184,10 @@ public sealed class DashboardTests(SystemFixture fixture) : IAsyncLifetime
             "() => Number(document.querySelector('#chart-latency polyline[data-series=\"compute p50\"]')?.dataset.max) > 0",
             null, new() { Timeout = 30_000 });
         await page.WaitForSelectorAsync("#chart-batches rect");
+        // Workers spent some of the last heartbeat interval inside model runs.
+        await page.WaitForFunctionAsync(
+            "() => [...document.querySelectorAll('#chart-utilisation polyline')].some(p => Number(p.dataset.max) > 0)",
+            null, new() { Timeout = 30_000 });
         await page.WaitForSelectorAsync("#legend-queue span:has-text('ocr-cls')");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, "dashboard-metrics.png"), FullPage = true });
     }
@@ -201,6 +205,8 @@ public sealed class DashboardTests(SystemFixture fixture) : IAsyncLifetime
         await page.WaitForSelectorAsync("tr[data-name=worker-2] .state[data-state=Running]", new() { Timeout = 90_000 });
         await page.WaitForSelectorAsync("tr[data-name=worker-2] .models:not(:empty)");
         await page.WaitForSelectorAsync($"{scale} .count:text-is('3')");
+        Assert.Equal(new[] { "worker-0", "worker-1", "worker-2" },
+            await page.Locator("#resources tbody tr[data-name^=worker]").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.name)"));
         var added = _app.Model.Get("worker-2")!;
         Assert.Equal("worker", added.Resource);
         Assert.DoesNotContain(added.Endpoints.Single(), _app.Model.Snapshots.Where(s => s.Name != "worker-2").SelectMany(s => s.Endpoints));
@@ -220,9 +226,9 @@ public sealed class DashboardTests(SystemFixture fixture) : IAsyncLifetime
                 ids.Add((await response.Content.ReadFromJsonAsync<JobRecord>(Ct))!.Id);
             }
         }
-        await SubmitAsync(30);
+        await SubmitAsync(12);
         await page.ClickAsync($"{scale} button[data-command=scale-down]");
-        await SubmitAsync(30);
+        await SubmitAsync(12);
 
         await page.WaitForSelectorAsync("tr[data-name=worker-2]", new() { State = WaitForSelectorState.Detached, Timeout = 60_000 });
         await page.WaitForSelectorAsync("#command-result:text-is('worker-2 stopped and removed')");

@@ -36,7 +36,10 @@ const tbody = document.querySelector("#resources tbody");
 function cell(tr, cls, text) { const td = tr.insertCell(); if (cls) td.className = cls; if (text !== undefined && text !== null) td.textContent = text; return td; }
 function renderResources() {
   tbody.replaceChildren();
-  for (const s of resources.values()) {
+  // Replicas of one resource stay together (one added at run time arrives last), in the model's order of resources.
+  const groups = [...new Set([...resources.values()].map(s => s.resource))];
+  const rows = [...resources.values()].sort((a, b) => groups.indexOf(a.resource) - groups.indexOf(b.resource) || a.replica - b.replica);
+  for (const s of rows) {
     const tr = tbody.insertRow();
     tr.dataset.name = s.name;
     cell(tr, "name", s.name);
