@@ -226,9 +226,9 @@ public sealed class DashboardTests(SystemFixture fixture) : IAsyncLifetime
                 ids.Add((await response.Content.ReadFromJsonAsync<JobRecord>(Ct))!.Id);
             }
         }
-        await SubmitAsync(12);
+        await SubmitAsync(8);
         await page.ClickAsync($"{scale} button[data-command=scale-down]");
-        await SubmitAsync(12);
+        await SubmitAsync(8);
 
         await page.WaitForSelectorAsync("tr[data-name=worker-2]", new() { State = WaitForSelectorState.Detached, Timeout = 60_000 });
         await page.WaitForSelectorAsync("#command-result:text-is('worker-2 stopped and removed')");
@@ -240,6 +240,8 @@ public sealed class DashboardTests(SystemFixture fixture) : IAsyncLifetime
             Assert.Equal(JobStatus.Succeeded, record!.Status);
         }
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, "dashboard-scaled-down.png"), FullPage = true });
+        // Only resources marked scalable take replicas at run time: a second ModelSync would run two rollouts.
+        Assert.Contains("not scalable", Assert.Throws<InvalidOperationException>(() => _app.AddReplica("modelsync")).Message);
     }
 
     [Fact]
