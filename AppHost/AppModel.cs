@@ -25,6 +25,9 @@ public sealed class AppModelOptions
 /// <summary>The application graph, shared by <c>dotnet run --project AppHost</c> and the test fixture.</summary>
 public static class AppModel
 {
+    /// <summary>Most workers the dashboard scales up to (one machine: more replicas than cores only compete).</summary>
+    public const int MaxWorkers = 8;
+
     public static DistributedApplicationBuilder Configure(DistributedApplicationBuilder builder, AppModelOptions options)
     {
         if (options.Workers < 1 || options.Gateways < 1)
@@ -44,7 +47,8 @@ public static class AppModel
         var worker = builder.AddProject<Projects.Worker>("worker")
             .WithReference(cache).WithReference(messaging).WithReference(models)
             .WaitFor(cache).WaitFor(messaging)
-            .WithReplicas(options.Workers);
+            .WithReplicas(options.Workers)
+            .WithScaling(maxReplicas: Math.Max(MaxWorkers, options.Workers)); // dashboard +/−
 
         var gateway = builder.AddProject<Projects.Gateway>("gateway")
             .WithHttpEndpoint(options.GatewayPort)

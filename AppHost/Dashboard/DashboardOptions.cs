@@ -16,4 +16,7 @@ public sealed class DashboardOptions
 
     /// <summary>How often worker heartbeats, queue depths and service metrics are sampled.</summary>
     public TimeSpan SampleInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The resource whose admin API feeds the Models panel and its rollback command.</summary>
+    public string ModelSyncResource { get; set; } = "modelsync";
 }

@@ -7,7 +7,9 @@ using StackExchange.Redis;
 namespace AppHost.Dashboard;
 
 /// <summary>A worker replica as its Redis heartbeat describes it.</summary>
-internal sealed record WorkerStatus(string Models, long InFlight, long Batches, long Jobs, long Succeeded, long Failed, double MeanBatchSize, bool Ready);
+/// <param name="Utilisation">Fraction of the time between its last two heartbeats spent inside model runs (null until known).</param>
+internal sealed record WorkerStatus(
+    string Models, long InFlight, long Batches, long Jobs, long Succeeded, long Failed, double MeanBatchSize, bool Ready, double? Utilisation);
 
 /// <summary>One point of the live charts.</summary>
 internal sealed record MetricsSample(
@@ -20,7 +22,8 @@ internal sealed record MetricsSample(
     long InFlight,
     LatencySummary? QueueWait,
     LatencySummary? Compute,
-    IReadOnlyDictionary<string, double> BatchSizes);
+    IReadOnlyDictionary<string, double> BatchSizes,
+    IReadOnlyDictionary<string, double> Utilisation);
 
 /// <summary>Percentiles in milliseconds over the last sample interval.</summary>
 internal sealed record LatencySummary(double P50, double P95, double P99);
@@ -42,6 +45,7 @@ internal sealed class DashboardSampler(
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(2) };
     private Dictionary<string, WorkerStatus> _workers = new(StringComparer.Ordinal);
     private Dictionary<string, (long Succeeded, long Failed)> _previousCounts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (long SeenMs, long BusyMs, double? Utilisation)> _busy = new(StringComparer.Ordinal);
     private PrometheusTotals? _previousScrape;
     private ConnectionMultiplexer? _redis;
     private IConnection? _rabbit;
@@ -136,7 +140,8 @@ internal sealed class DashboardSampler(
             workers.Values.Sum(w => w.InFlight),
             delta.QueueWait.Summarize(),
             delta.Compute.Summarize(),
-            delta.BatchSizes.Distribution());
+            delta.BatchSizes.Distribution(),
+            workers.Where(w => w.Value.Utilisation is not null).ToDictionary(w => w.Key, w => w.Value.Utilisation!.Value, StringComparer.Ordinal));
         lock (_gate)
         {
             _workers = workers;
@@ -162,6 +167,7 @@ internal sealed class DashboardSampler(
             return result;
         }
         // The live workers' registry (see ServiceDefaults/Caching/WorkerHeartbeats.cs), not a SCAN.
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         var db = _redis.GetDatabase();
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var instances = await db.SortedSetRangeByScoreAsync(Contracts.RedisKeys.Workers, now, double.PositiveInfinity);
@@ -172,6 +178,7 @@ internal sealed class DashboardSampler(
             {
                 continue;
             }
+            seen.Add(instance);
             result[instance] = new WorkerStatus(
                 fields.GetValueOrDefault("models") ?? "",
                 Long(fields, "inFlight"),
@@ -180,9 +187,33 @@ internal sealed class DashboardSampler(
                 Long(fields, "succeeded"),
                 Long(fields, "failed"),
                 double.TryParse(fields.GetValueOrDefault("meanBatchSize"), CultureInfo.InvariantCulture, out var mean) ? mean : 0,
-                fields.GetValueOrDefault("ready") == "1");
+                fields.GetValueOrDefault("ready") == "1",
+                Utilisation(instance, Long(fields, "seen"), Long(fields, "busyMs")));
+        }
+        foreach (var gone in _busy.Keys.Where(k => !seen.Contains(k)).ToList())
+        {
+            _busy.Remove(gone);
         }
         return result;
+    }
+
+    /// <summary>Busy time grown between two heartbeats over the wall time between them; kept until the next heartbeat.</summary>
+    private double? Utilisation(string instance, long seenMs, long busyMs)
+    {
+        double? utilisation = null;
+        if (_busy.TryGetValue(instance, out var previous))
+        {
+            if (seenMs == previous.SeenMs)
+            {
+                return previous.Utilisation;
+            }
+            // A restarted worker counts again from zero: no figure for that interval.
+            utilisation = seenMs > previous.SeenMs && busyMs >= previous.BusyMs
+                ? Math.Clamp((double)(busyMs - previous.BusyMs) / (seenMs - previous.SeenMs), 0, 1)
+                : null;
+        }
+        _busy[instance] = (seenMs, busyMs, utilisation);
+        return utilisation;
     }
 
     private async Task<Dictionary<string, long>> ReadQueueDepthsAsync(List<string> models, CancellationToken token)
@@ -217,7 +248,8 @@ internal sealed class DashboardSampler(
     private async Task<PrometheusTotals> ScrapeAsync(CancellationToken token)
     {
         var totals = new PrometheusTotals();
-        var projects = app.Resources.OfType<ProjectResource>().SelectMany(r => r.HttpEndpoints);
+        // The replicas in the model now: scaled-up ones included, removed ones gone.
+        var projects = app.Model.Snapshots.Where(s => s.Kind == "Project").SelectMany(s => s.Endpoints).Where(e => e.StartsWith("http", StringComparison.Ordinal));
         foreach (var endpoint in projects)
         {
             try

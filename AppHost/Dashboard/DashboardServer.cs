@@ -49,6 +49,7 @@ public sealed class DashboardServer : IAsyncDisposable
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<DashboardSignIn>();
         builder.Services.AddSingleton<DashboardSampler>();
+        builder.Services.AddSingleton<ModelAdminClient>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardSampler>());
         builder.Services.AddHostedService<DashboardLogFeed>();
         builder.Services.AddSignalR()
@@ -118,6 +119,7 @@ internal sealed class DashboardLogFeed(DistributedApplication app, IHubContext<D
     public Task StartAsync(CancellationToken cancellationToken)
     {
         app.Model.Changed += OnChanged;
+        app.Model.Removed += OnRemoved;
         foreach (var snapshot in app.Model.Snapshots)
         {
             Attach(snapshot.Name);
@@ -128,6 +130,7 @@ internal sealed class DashboardLogFeed(DistributedApplication app, IHubContext<D
     public Task StopAsync(CancellationToken cancellationToken)
     {
         app.Model.Changed -= OnChanged;
+        app.Model.Removed -= OnRemoved;
         lock (_gate)
         {
             // The application may outlive this dashboard (tests start more than one): let go of its logs.
@@ -144,6 +147,18 @@ internal sealed class DashboardLogFeed(DistributedApplication app, IHubContext<D
     {
         Attach(snapshot.Name);
         _ = hub.Clients.All.SendAsync("resource", snapshot);
+    }
+
+    private void OnRemoved(string replica)
+    {
+        lock (_gate)
+        {
+            if (_attached.Remove(replica, out var attached))
+            {
+                attached.Log.LineWritten -= attached.Handler;
+            }
+        }
+        _ = hub.Clients.All.SendAsync("resourceRemoved", replica);
     }
 
     private void Attach(string replica)

@@ -4,12 +4,15 @@ namespace AppHost.Hosting;
 
 /// <summary>
 /// Runs an application graph: allocates ports, starts every replica in dependency order (WaitFor),
-/// supervises them, and stops everything — gracefully, then forcefully — leaving nothing behind.
+/// supervises them, adds and removes replicas of scalable resources while running, and stops everything —
+/// gracefully, then forcefully — leaving nothing behind.
 /// </summary>
 public sealed class DistributedApplication : IAsyncDisposable
 {
     private readonly List<IResource> _resources;
     private readonly List<ReplicaRunner> _replicas = [];
+    private readonly HashSet<ReplicaRunner> _leaving = [];
+    private readonly object _replicasGate = new();
     private readonly object _echoGate = new();
     private int _stopped;
     private volatile bool _stopping;
@@ -43,15 +46,17 @@ public sealed class DistributedApplication : IAsyncDisposable
         Prerequisites.Check(Executables);
         Directory.CreateDirectory(Options.RunDirectory);
         AllocatePorts();
-        foreach (var resource in Executables)
+        lock (_replicasGate)
         {
-            for (var i = 0; i < resource.Replicas; i++)
+            foreach (var resource in Executables)
             {
-                var dataDirectory = Path.Combine(Options.RunDirectory, resource.ReplicaName(i));
-                _replicas.Add(new ReplicaRunner(this, resource, i, dataDirectory));
+                for (var i = 0; i < resource.Replicas; i++)
+                {
+                    _replicas.Add(new ReplicaRunner(this, resource, i, Path.Combine(Options.RunDirectory, resource.ReplicaName(i))));
+                }
             }
         }
-        foreach (var replica in _replicas)
+        foreach (var replica in ReplicasNow())
         {
             replica.Start();
         }
@@ -98,6 +103,68 @@ public sealed class DistributedApplication : IAsyncDisposable
 
     public void StartReplica(string replicaName) => Replica(replicaName).Start();
 
+    /// <summary>
+    /// Adds a replica to a scalable resource while the application runs: the lowest free replica number, the same
+    /// environment, its own port when it serves HTTP, supervised like the others. Returns its name at once; it shows
+    /// up in <see cref="Model"/> and becomes Running like any replica.
+    /// </summary>
+    public string AddReplica(string resourceName)
+    {
+        ReplicaRunner added;
+        lock (_replicasGate)
+        {
+            var resource = ScalableResource(resourceName);
+            var indexes = _replicas.Where(r => r.Resource == resource).Select(r => r.Index).ToHashSet();
+            if (indexes.Count >= resource.MaxReplicas)
+            {
+                throw new InvalidOperationException($"{resourceName} already has {indexes.Count} replicas, the most it may have ({resource.MaxReplicas}).");
+            }
+            var index = Enumerable.Range(0, indexes.Count + 1).First(i => !indexes.Contains(i));
+            if (resource.AllocatedPorts.Length > 0)
+            {
+                AllocateReplicaPort(resource, index);
+            }
+            added = new ReplicaRunner(this, resource, index, Path.Combine(Options.RunDirectory, resource.ReplicaName(index)));
+            _replicas.Add(added);
+        }
+        added.Start();
+        return added.Name;
+    }
+
+    /// <summary>
+    /// Removes the highest-numbered replica of a scalable resource gracefully — SIGTERM, so a worker finishes the
+    /// batch in hand and the broker requeues the rest — and drops it from <see cref="Model"/>. Returns its name.
+    /// </summary>
+    public async Task<string> RemoveReplicaAsync(string resourceName)
+    {
+        ReplicaRunner leaving;
+        lock (_replicasGate)
+        {
+            var resource = ScalableResource(resourceName);
+            var staying = _replicas.Where(r => r.Resource == resource && !_leaving.Contains(r)).ToList();
+            if (staying.Count <= 1)
+            {
+                throw new InvalidOperationException($"{resourceName} has a single replica left; it is not removed (stop it instead).");
+            }
+            leaving = staying.MaxBy(r => r.Index)!;
+            _leaving.Add(leaving);
+        }
+        try
+        {
+            await leaving.StopAsync();
+        }
+        finally
+        {
+            lock (_replicasGate)
+            {
+                _replicas.Remove(leaving);
+                _leaving.Remove(leaving);
+            }
+        }
+        Model.Remove(leaving.Name);
+        return leaving.Name;
+    }
+
     /// <summary>Stops projects first (they depend on the servers), then the servers; idempotent.</summary>
     public async Task StopAsync()
     {
@@ -106,9 +173,10 @@ public sealed class DistributedApplication : IAsyncDisposable
         {
             return;
         }
-        var projects = _replicas.Where(r => r.Resource is ProjectResource).ToList();
+        var replicas = ReplicasNow();
+        var projects = replicas.Where(r => r.Resource is ProjectResource).ToList();
         await Task.WhenAll(projects.Select(r => r.StopAsync()));
-        await Task.WhenAll(_replicas.Except(projects).Select(r => r.StopAsync()));
+        await Task.WhenAll(replicas.Except(projects).Select(r => r.StopAsync()));
     }
 
     public async ValueTask DisposeAsync()
@@ -234,7 +302,7 @@ public sealed class DistributedApplication : IAsyncDisposable
     public void WriteConsoleLogs(string directory)
     {
         Directory.CreateDirectory(directory);
-        foreach (var replica in _replicas)
+        foreach (var replica in ReplicasNow())
         {
             File.WriteAllLines(
                 Path.Combine(directory, $"{replica.Name}.log"),
@@ -242,7 +310,50 @@ public sealed class DistributedApplication : IAsyncDisposable
         }
     }
 
+    /// <summary>A port for a replica added at run time: the one it had before if still free, else a fresh one.</summary>
+    private void AllocateReplicaPort(ExecutableResource resource, int index)
+    {
+        var taken = Executables.SelectMany(r => r.AllocatedPorts).ToHashSet();
+        var ports = resource.AllocatedPorts.ToList();
+        if (index < ports.Count && PortAllocator.IsFree(ports[index]))
+        {
+            return;
+        }
+        var port = resource.Port is { } first && !taken.Contains(first + index) && PortAllocator.IsFree(first + index)
+            ? first + index
+            : PortAllocator.GetFreePort(taken);
+        if (index < ports.Count)
+        {
+            ports[index] = port;
+        }
+        else
+        {
+            ports.Add(port);
+        }
+        // A new array, never one changed in place: replicas read their port from it without a lock.
+        resource.AllocatedPorts = [.. ports];
+    }
+
+    private ExecutableResource ScalableResource(string resourceName)
+    {
+        if (_stopping || _replicas.Count == 0)
+        {
+            throw new InvalidOperationException("Replicas are added and removed only while the application runs.");
+        }
+        var resource = Executables.FirstOrDefault(r => r.Name == resourceName)
+            ?? throw new ArgumentException($"No resource named '{resourceName}'.", nameof(resourceName));
+        return resource.IsScalable ? resource : throw new InvalidOperationException($"{resourceName} is not scalable.");
+    }
+
+    private List<ReplicaRunner> ReplicasNow()
+    {
+        lock (_replicasGate)
+        {
+            return [.. _replicas];
+        }
+    }
+
     private ReplicaRunner Replica(string replicaName) =>
-        _replicas.FirstOrDefault(r => r.Name == replicaName)
-        ?? throw new ArgumentException($"No replica named '{replicaName}'; replicas: {string.Join(", ", _replicas.Select(r => r.Name))}.", nameof(replicaName));
+        ReplicasNow().FirstOrDefault(r => r.Name == replicaName)
+        ?? throw new ArgumentException($"No replica named '{replicaName}'; replicas: {string.Join(", ", ReplicasNow().Select(r => r.Name))}.", nameof(replicaName));
 }

@@ -50,6 +50,15 @@ public static class ResourceBuilderExtensions
         return builder;
     }
 
+    /// <summary>Lets replicas be added and removed while the application runs (dashboard +/−), up to <paramref name="maxReplicas"/>.</summary>
+    public static IResourceBuilder<T> WithScaling<T>(this IResourceBuilder<T> builder, int maxReplicas)
+        where T : ExecutableResource
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxReplicas, 1);
+        builder.Resource.MaxReplicas = maxReplicas;
+        return builder;
+    }
+
     /// <summary>Serves HTTP on <paramref name="port"/> (replica i on port + i), or on an ephemeral port when null or 0.</summary>
     public static IResourceBuilder<T> WithHttpEndpoint<T>(this IResourceBuilder<T> builder, int? port)
         where T : ExecutableResource

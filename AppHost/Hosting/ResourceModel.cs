@@ -48,6 +48,9 @@ public sealed class ResourceModel
     /// <summary>Raised after every change, outside the model's lock.</summary>
     public event Action<ResourceSnapshot>? Changed;
 
+    /// <summary>Raised, outside the model's lock, when a replica leaves the model (scaled down).</summary>
+    public event Action<string>? Removed;
+
     public IReadOnlyList<ResourceSnapshot> Snapshots
     {
         get
@@ -86,7 +89,9 @@ public sealed class ResourceModel
             var previous = _snapshots.GetValueOrDefault(snapshot.Name);
             if (previous is null)
             {
-                _order.Add(snapshot.Name);
+                // A replica added at run time goes next to its siblings, not at the end.
+                var last = _order.FindLastIndex(n => _snapshots[n].Resource == snapshot.Resource);
+                _order.Insert(last < 0 ? _order.Count : last + 1, snapshot.Name);
             }
             _snapshots[snapshot.Name] = snapshot;
             if (previous?.State != snapshot.State || previous.Pid != snapshot.Pid)
@@ -98,6 +103,23 @@ public sealed class ResourceModel
         }
         changed.TrySetResult();
         Changed?.Invoke(snapshot);
+    }
+
+    internal void Remove(string name)
+    {
+        TaskCompletionSource changed;
+        lock (_gate)
+        {
+            if (!_snapshots.Remove(name))
+            {
+                return;
+            }
+            _order.Remove(name);
+            changed = _changed;
+            _changed = NewSignal();
+        }
+        changed.TrySetResult();
+        Removed?.Invoke(name);
     }
 
     /// <summary>Waits until <paramref name="predicate"/> holds for the model; throws <see cref="TimeoutException"/> with the current states.</summary>

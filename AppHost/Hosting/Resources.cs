@@ -63,7 +63,13 @@ public class ExecutableResource(string name, string command) : IResource
 
     public string? WorkingDirectory { get; set; }
 
+    /// <summary>Replicas started with the application; <see cref="MaxReplicas"/> says whether more can be added while it runs.</summary>
     public int Replicas { get; set; } = 1;
+
+    /// <summary>Most replicas the resource may be scaled to at run time; 0 keeps it at <see cref="Replicas"/>.</summary>
+    public int MaxReplicas { get; set; }
+
+    public bool IsScalable => MaxReplicas > 0;
 
     /// <summary>Fixed port of the first replica (the next replicas take the following ports); null for an ephemeral one.</summary>
     public int? Port { get; set; }

@@ -43,6 +43,12 @@ public sealed record JobRecord
     /// <summary>How many times a worker took the job (more than one after a crash or transient error).</summary>
     public int Attempts { get; init; }
 
+    /// <summary>
+    /// W3C trace context of the gateway's "submit job" span (set only when tracing is on): whoever finishes or pushes
+    /// the job joins its trace from the record alone, without another read.
+    /// </summary>
+    public string? TraceParent { get; init; }
+
     [JsonIgnore]
     public bool IsTerminal => Status.IsTerminal();
 }

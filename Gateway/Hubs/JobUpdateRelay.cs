@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Contracts;
 using Contracts.Jobs;
@@ -11,7 +12,8 @@ namespace Gateway.Hubs;
 /// <summary>
 /// Hears every job update on Redis pub/sub (all gateway replicas do) and pushes it to this replica's
 /// subscribed connections and waiting HTTP requests. Pub/sub is at-most-once, so after Redis
-/// reconnects it re-reads the stored records of every job still followed here.
+/// reconnects it re-reads the stored records of every job still followed here. Pushing a job's final update is a
+/// span of the job's trace (its context rides on the record, so joining the trace costs no extra read).
 /// </summary>
 public sealed partial class JobUpdateRelay(
     IConnectionMultiplexer redis,
@@ -21,6 +23,8 @@ public sealed partial class JobUpdateRelay(
     IHubContext<InferenceHub, IInferenceClient> hub,
     ILogger<JobUpdateRelay> log) : BackgroundService
 {
+    private static readonly ActivitySource Source = new("Aspire.Inference.Gateway");
+
     private readonly Channel<JobRecord> _updates = Channel.CreateUnbounded<JobRecord>(new UnboundedChannelOptions { SingleReader = true });
 
     /// <summary>Delivers a record read from the store (after Subscribe or a reconnect); same de-duplication as notices.</summary>
@@ -58,8 +62,9 @@ public sealed partial class JobUpdateRelay(
 
         await foreach (var record in _updates.Reader.ReadAllAsync(stoppingToken))
         {
-            waiters.Complete(record);
             var recipients = subscriptions.TakeRecipients(record);
+            using var push = StartPushSpan(record, recipients.Count, waiters.HasWaiters(record.Id));
+            waiters.Complete(record);
             if (recipients.Count > 0)
             {
                 try
@@ -68,10 +73,27 @@ public sealed partial class JobUpdateRelay(
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
+                    push?.SetStatus(ActivityStatusCode.Error, e.Message);
                     LogPushFailed(record.Id, e.Message);
                 }
             }
         }
+    }
+
+    /// <summary>A "push job update" span, child of the job's "submit job" span, when this replica delivers a final update.</summary>
+    private static Activity? StartPushSpan(JobRecord record, int connections, bool waiting)
+    {
+        if (!record.IsTerminal || (connections == 0 && !waiting) || record.TraceParent is null || !Source.HasListeners()
+            || !ActivityContext.TryParse(record.TraceParent, null, isRemote: true, out var parent))
+        {
+            return null;
+        }
+        var span = Source.StartActivity("push job update", ActivityKind.Producer, parent);
+        span?.SetTag("job.id", record.Id);
+        span?.SetTag("job.status", record.Status.ToWire());
+        span?.SetTag("push.connections", connections);
+        span?.SetTag("push.waiters", waiting);
+        return span;
     }
 
     /// <summary>Re-reads what may have been missed while the subscription was down.</summary>

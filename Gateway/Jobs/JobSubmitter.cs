@@ -150,6 +150,7 @@ public sealed class JobSubmitter(
             Status = JobStatus.Queued,
             AcceptedAt = now,
             Deadline = now + timeout,
+            TraceParent = activity?.Id,
         };
         activity?.SetTag("job.id", record.Id);
         activity?.SetTag("job.model", model);

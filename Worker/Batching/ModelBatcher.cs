@@ -284,6 +284,7 @@ public sealed partial class ModelBatcher(
     {
         var inputs = toRun.ConvertAll(x => new JobInput(x.Job.JobId, x.Job.Kind, x.Job.Body));
         await computeGate.WaitAsync();
+        stats.RunStarted();
         var watch = Stopwatch.StartNew();
         try
         {
@@ -323,6 +324,7 @@ public sealed partial class ModelBatcher(
         }
         finally
         {
+            stats.RunFinished();
             computeGate.Release();
         }
     }

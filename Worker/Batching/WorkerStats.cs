@@ -1,8 +1,14 @@
+using System.Diagnostics;
+
 namespace Worker.Batching;
 
 /// <summary>Counters the heartbeat publishes (dashboard, ModelSync) — updated by the batchers.</summary>
 public sealed class WorkerStats
 {
+    private readonly object _busyGate = new();
+    private int _running;
+    private long _busySince;
+    private long _busyTicks;
     private long _batches;
     private long _jobs;
     private long _inFlight;
@@ -20,6 +26,47 @@ public sealed class WorkerStats
     public long Failed => Interlocked.Read(ref _failed);
 
     public double MeanBatchSize => Batches == 0 ? 0 : (double)Jobs / Batches;
+
+    /// <summary>
+    /// Time spent inside model runs since start, a run in progress included; overlapping runs count once, so the
+    /// dashboard's utilisation (its growth over wall time) stays between 0 and 1.
+    /// </summary>
+    public TimeSpan BusyTime
+    {
+        get
+        {
+            lock (_busyGate)
+            {
+                var ticks = _busyTicks + (_running > 0 ? Stopwatch.GetTimestamp() - _busySince : 0);
+                return TimeSpan.FromSeconds((double)ticks / Stopwatch.Frequency);
+            }
+        }
+    }
+
+    public void RunStarted()
+    {
+        lock (_busyGate)
+        {
+            if (_running++ == 0)
+            {
+                _busySince = Stopwatch.GetTimestamp();
+            }
+        }
+    }
+
+    public void RunFinished()
+    {
+        lock (_busyGate)
+        {
+            if (--_running == 0)
+            {
+                _busyTicks += Stopwatch.GetTimestamp() - _busySince;
+            }
+        }
+    }
+
+    /// <summary>A job failed by the dead-letter consumer after its last attempt (it never finished in a batch).</summary>
+    public void JobDeadLettered() => Interlocked.Increment(ref _failed);
 
     public void BatchStarted(int size)
     {

@@ -51,6 +51,7 @@ public sealed partial class WorkerHeartbeat(
                     new HashEntry("succeeded", stats.Succeeded),
                     new HashEntry("failed", stats.Failed),
                     new HashEntry("meanBatchSize", stats.MeanBatchSize),
+                    new HashEntry("busyMs", (long)stats.BusyTime.TotalMilliseconds),
                 ], Ttl);
             }
             catch (Exception e) when (e is RedisException or TimeoutException)

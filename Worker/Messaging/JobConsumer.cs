@@ -128,13 +128,19 @@ public sealed partial class JobConsumer(
             if (id is not null && await store.GetAsync(id) is { IsTerminal: false } record)
             {
                 var reason = record.Error?.Message ?? "the worker failed while running it";
-                await store.TransitionAsync(record with
+                var failed = await store.TransitionAsync(record with
                 {
                     Status = JobStatus.Failed,
                     FinishedAt = time.GetUtcNow(),
                     Error = new JobError(JobErrorCodes.DeliveryLimit,
                         $"Gave up after {queueOptions.Value.DeliveryLimit + 1} attempts; last error: {reason}"),
                 });
+                if (failed is { Applied: true })
+                {
+                    // Counted here, once: the attempts before only put the job back in the queue.
+                    metrics.JobFailed(record.Model, record.Version?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "", JobErrorCodes.DeliveryLimit);
+                    stats.JobDeadLettered();
+                }
                 LogDeadLettered(id, reason);
             }
             await channel.BasicAckAsync(delivery.DeliveryTag, multiple: false);

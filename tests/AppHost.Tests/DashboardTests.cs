@@ -1,6 +1,8 @@
 using System.Net;
+using System.Net.Http.Json;
 using AppHost.Dashboard;
 using AppHost.Hosting;
+using Contracts.Jobs;
 using Microsoft.Playwright;
 
 namespace AppHost.Tests;
@@ -182,8 +184,90 @@ public sealed class DashboardTests(SystemFixture fixture) : IAsyncLifetime
             "() => Number(document.querySelector('#chart-latency polyline[data-series=\"compute p50\"]')?.dataset.max) > 0",
             null, new() { Timeout = 30_000 });
         await page.WaitForSelectorAsync("#chart-batches rect");
+        // Workers spent some of the last heartbeat interval inside model runs.
+        await page.WaitForFunctionAsync(
+            "() => [...document.querySelectorAll('#chart-utilisation polyline')].some(p => Number(p.dataset.max) > 0)",
+            null, new() { Timeout = 30_000 });
         await page.WaitForSelectorAsync("#legend-queue span:has-text('ocr-cls')");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, "dashboard-metrics.png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task Scaling_workers_up_adds_a_running_replica_and_down_drains_it_without_losing_a_job()
+    {
+        var page = await NewPageAsync();
+        var scale = ".scale[data-resource=worker]";
+        await page.WaitForSelectorAsync($"{scale} .count:text-is('2')");
+
+        await page.ClickAsync($"{scale} button[data-command=scale-up]");
+
+        // A new replica, supervised like the others: Running, its own port, and its heartbeat on the page.
+        await page.WaitForSelectorAsync("tr[data-name=worker-2] .state[data-state=Running]", new() { Timeout = 90_000 });
+        await page.WaitForSelectorAsync("tr[data-name=worker-2] .models:not(:empty)");
+        await page.WaitForSelectorAsync($"{scale} .count:text-is('3')");
+        Assert.Equal(new[] { "worker-0", "worker-1", "worker-2" },
+            await page.Locator("#resources tbody tr[data-name^=worker]").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.name)"));
+        var added = _app.Model.Get("worker-2")!;
+        Assert.Equal("worker", added.Resource);
+        Assert.DoesNotContain(added.Endpoints.Single(), _app.Model.Snapshots.Where(s => s.Name != "worker-2").SelectMany(s => s.Endpoints));
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, "dashboard-scaled-up.png"), FullPage = true });
+
+        // Jobs before and while the new replica drains: each one must still succeed.
+        using var http = _app.CreateHttpClient("gateway");
+        var lines = Directory.GetFiles(Path.Combine(Projects.RepositoryInfo.Root, "tests", "Engine.Tests", "Fixtures", "Ocr"), "line-*.png");
+        var images = await Task.WhenAll(lines.Select(l => File.ReadAllBytesAsync(l, Ct)));
+        var ids = new List<string>();
+        async Task SubmitAsync(int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                using var response = await http.PostAsync("/v1/models/ocr-rec/jobs", new ByteArrayContent(images[i % images.Length]), Ct);
+                Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+                ids.Add((await response.Content.ReadFromJsonAsync<JobRecord>(Ct))!.Id);
+            }
+        }
+        await SubmitAsync(8);
+        await page.ClickAsync($"{scale} button[data-command=scale-down]");
+        await SubmitAsync(8);
+
+        await page.WaitForSelectorAsync("tr[data-name=worker-2]", new() { State = WaitForSelectorState.Detached, Timeout = 60_000 });
+        await page.WaitForSelectorAsync("#command-result:text-is('worker-2 stopped and removed')");
+        await page.WaitForSelectorAsync($"{scale} .count:text-is('2')");
+        Assert.Null(_app.Model.Get("worker-2"));
+        foreach (var id in ids)
+        {
+            var record = await http.GetFromJsonAsync<JobRecord>($"/v1/jobs/{id}?wait=30", Ct);
+            Assert.Equal(JobStatus.Succeeded, record!.Status);
+        }
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, "dashboard-scaled-down.png"), FullPage = true });
+        // Only resources marked scalable take replicas at run time: a second ModelSync would run two rollouts.
+        Assert.Contains("not scalable", Assert.Throws<InvalidOperationException>(() => _app.AddReplica("modelsync")).Message);
+    }
+
+    [Fact]
+    public async Task The_models_panel_shows_versions_served_per_worker_and_rollback_answers_with_its_problem_code()
+    {
+        var page = await NewPageAsync();
+        page.Dialog += (_, dialog) => _ = dialog.AcceptAsync();
+        await page.ClickAsync("nav button[data-tab=models]");
+
+        var row = "#models tr[data-model=ocr-cls]";
+        await page.WaitForSelectorAsync($"{row} .desired:text-is('1')");
+        foreach (var worker in _app.Model.Snapshots.Where(s => s.Resource == "worker").Select(s => s.Name))
+        {
+            await page.WaitForSelectorAsync($"{row} .serving div[data-worker='{worker}']:text-is('{worker}: 1')");
+        }
+        Assert.Equal("", (await page.TextContentAsync($"{row} .pinned"))?.Trim());
+
+        await page.ClickAsync($"{row} button[data-command=rollback]");
+
+        // Version 1 is the only one: ModelSync refuses with its stable code, shown as such; nothing is pinned.
+        await page.WaitForSelectorAsync("#model-result[data-code=no_previous_version]");
+        Assert.Equal("false", await page.GetAttributeAsync("#model-result", "data-ok"));
+        Assert.Contains("409 no_previous_version", await page.TextContentAsync("#model-result"));
+        Assert.Contains("no valid version older than 1", await page.TextContentAsync("#model-result"));
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, "dashboard-models.png"), FullPage = true });
+        Assert.Equal("", (await page.TextContentAsync($"{row} .pinned"))?.Trim());
     }
 
     private async Task<IPage> NewPageAsync(bool signIn = true)

@@ -29,6 +29,14 @@ public sealed class ObservabilityTests(SystemFixture system)
             Assert.Equal(HttpStatusCode.Accepted, bad.StatusCode);
             ids.Add((await bad.ReadJobAsync()).Id);
         }
+        // Every run of "faulty" throws: retried up to the delivery limit, dead-lettered, then failed by the worker's
+        // dead-letter consumer — counted as one failure with its own reason, not once per attempt.
+        string faultyId;
+        using (var faulty = await http1.PostAsync("/v1/models/faulty/jobs", Http.Body(Fixtures.Bytes(images[0])), Ct))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, faulty.StatusCode);
+            faultyId = (await faulty.ReadJobAsync()).Id;
+        }
         // Unknown model: refused at the gateway, never accepted.
         using (var refused = await http1.PostAsync("/v1/models/no-such-model/jobs", Http.Body(Fixtures.Bytes(images[0])), Ct))
         {
@@ -39,6 +47,7 @@ public sealed class ObservabilityTests(SystemFixture system)
         {
             finals.Add(await Http.WaitTerminalAsync(http0, id));
         }
+        var deadLettered = await Http.WaitTerminalAsync(http1, faultyId);
         var after = await ScrapeAllAsync();
 
         var succeeded = finals.Count(f => f.Status == JobStatus.Succeeded);
@@ -57,36 +66,45 @@ public sealed class ObservabilityTests(SystemFixture system)
         Assert.Equal(ids.Count, Delta(before, after, "aspire_inference_queue_duration_ms_count", ("model", "ocr-cls")));
         Assert.True(Delta(before, after, "nv_inference_compute_infer_duration_us", ("model", "ocr-cls")) > 0);
         Assert.Equal(0, Sum(after, "nv_inference_pending_request_count", ("model", "ocr-cls")));
+        Assert.Equal(JobErrorCodes.DeliveryLimit, deadLettered.Error?.Code);
+        Assert.Equal(1, Delta(before, after, "nv_inference_request_failure", ("model", "faulty"), ("reason", JobErrorCodes.DeliveryLimit)));
+        Assert.Equal(1, Delta(before, after, "nv_inference_request_failure", ("model", "faulty")));
     }
 
     [Fact]
-    public async Task A_job_is_one_trace_from_the_gateway_submit_to_the_worker_run()
+    public async Task A_job_is_one_trace_from_the_gateway_submit_through_the_worker_run_to_the_push_back()
     {
-        using var http = new HttpClient { BaseAddress = system.Gateway(1) };
-        using var response = await http.PostAsync("/v1/models/ocr-cls/jobs", Http.Body(Fixtures.Bytes("line-007.png")), Ct);
-        var id = (await response.ReadJobAsync()).Id;
-        Assert.Equal(JobStatus.Succeeded, (await Http.WaitTerminalAsync(http, id)).Status);
+        // Over the hub the submitter is subscribed before the job can run, so the final update is always pushed.
+        await using var client = await InferenceClient.ConnectAsync(system.Gateway(1));
+        var id = await client.SubmitAsync("ocr-cls", Fixtures.Bytes("line-007.png"));
+        Assert.Equal(JobStatus.Succeeded, (await client.FinalAsync(id)).Status);
 
-        ReceivedSpan? submit = null, run = null, batch = null;
+        ReceivedSpan? submit = null, run = null, batch = null, push = null;
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline && (submit is null || batch is null))
+        while (DateTime.UtcNow < deadline && (submit is null || batch is null || push is null))
         {
             var spans = system.Otlp.Spans;
             submit = spans.FirstOrDefault(s => s.Name == "submit job" && s.Attributes.GetValueOrDefault("job.id") == id);
             run = spans.FirstOrDefault(s => s.Name == "run job" && s.Attributes.GetValueOrDefault("job.id") == id);
             batch = run is null ? null : spans.FirstOrDefault(s => s.Name == "run batch" && s.Links.Contains((run.TraceId, run.SpanId)));
+            push = spans.FirstOrDefault(s => s.Name == "push job update" && s.Attributes.GetValueOrDefault("job.id") == id);
             await Task.Delay(250, Ct);
         }
 
         var seen = string.Join(", ", system.Otlp.Spans.Select(s => $"{s.Service}/{s.Name}").Distinct());
         Assert.True(submit is not null, $"no 'submit job' span for {id}; spans received: {seen}");
         Assert.True(run is not null, $"no 'run job' span for {id}; spans received: {seen}");
+        Assert.True(push is not null, $"no 'push job update' span for {id}; spans received: {seen}");
         Assert.Equal("gateway", submit.Service);
         Assert.Equal("worker", run.Service);
         Assert.Equal(submit.TraceId, run.TraceId);
         Assert.Equal(submit.SpanId, run.ParentSpanId);
         Assert.NotNull(batch);
         Assert.Equal("worker", batch.Service);
+        Assert.Equal("gateway", push.Service);
+        Assert.Equal(submit.TraceId, push.TraceId);
+        Assert.Equal(submit.SpanId, push.ParentSpanId);
+        Assert.Equal("succeeded", push.Attributes.GetValueOrDefault("job.status"));
     }
 
     /// <summary>Scrapes every gateway and worker replica, checking the exposition format on the way.</summary>

@@ -4,6 +4,7 @@
 const resources = new Map();   // replica name -> snapshot
 let workers = {};              // replica name -> heartbeat
 let samples = [];
+let scaling = [];              // resources the page offers +/− for
 let logReplica = null;
 let logLines = [];
 
@@ -15,6 +16,7 @@ connection.onreconnected(() => { setConnection("connected"); load(); });
 connection.onclose(() => setConnection("disconnected"));
 
 connection.on("resource", s => { resources.set(s.name, s); renderResources(); fillReplicas(); });
+connection.on("resourceRemoved", name => { resources.delete(name); delete workers[name]; renderResources(); fillReplicas(); });
 connection.on("sample", (w, sample) => { workers = w; samples.push(sample); if (samples.length > 120) samples.shift(); renderResources(); renderCharts(); });
 connection.on("log", line => { if (line.replica === logReplica) { logLines.push(line); trimLog(); renderLog(); } });
 
@@ -24,6 +26,7 @@ async function load() {
   for (const s of state.resources) resources.set(s.name, s);
   workers = state.workers;
   samples = state.metrics;
+  scaling = state.scaling;
   renderResources(); fillReplicas(); renderCharts();
   if (logReplica) await subscribe(logReplica);
 }
@@ -33,7 +36,10 @@ const tbody = document.querySelector("#resources tbody");
 function cell(tr, cls, text) { const td = tr.insertCell(); if (cls) td.className = cls; if (text !== undefined && text !== null) td.textContent = text; return td; }
 function renderResources() {
   tbody.replaceChildren();
-  for (const s of resources.values()) {
+  // Replicas of one resource stay together (one added at run time arrives last), in the model's order of resources.
+  const groups = [...new Set([...resources.values()].map(s => s.resource))];
+  const rows = [...resources.values()].sort((a, b) => groups.indexOf(a.resource) - groups.indexOf(b.resource) || a.replica - b.replica);
+  for (const s of rows) {
     const tr = tbody.insertRow();
     tr.dataset.name = s.name;
     cell(tr, "name", s.name);
@@ -54,6 +60,7 @@ function renderResources() {
     cell(tr, "models", w ? w.models : "");
     cell(tr, "inflight", w ? w.inFlight : "");
     cell(tr, "batch", w ? w.meanBatchSize.toFixed(2) : "");
+    cell(tr, "busy", w && w.utilisation !== null && w.utilisation !== undefined ? `${(w.utilisation * 100).toFixed(0)}%` : "");
     const cmds = cell(tr, "commands");
     const running = !["Exited", "FailedToStart", "NotStarted"].includes(s.state);
     for (const [command, enabled] of [["Restart", true], ["Stop", running], ["Start", !running]]) {
@@ -66,6 +73,40 @@ function renderResources() {
     logs.className = "cmd"; logs.textContent = "Logs"; logs.dataset.command = "logs";
     logs.onclick = () => { showTab("logs"); document.getElementById("log-replica").value = s.name; subscribe(s.name); };
     cmds.append(logs);
+  }
+  renderScaling();
+}
+
+// Scaling: "worker 2 replicas [−] [+]" per scalable resource; the new or removed replica shows up in the table.
+const scalingBar = document.getElementById("scaling");
+const commandResult = document.getElementById("command-result");
+function showResult(target, ok, text) { target.dataset.ok = ok; target.textContent = text; }
+function renderScaling() {
+  if (scalingBar.childElementCount !== scaling.length) {
+    scalingBar.replaceChildren(...scaling.map(r => {
+      const span = document.createElement("span"); span.className = "scale"; span.dataset.resource = r.name;
+      const count = document.createElement("span"); count.className = "count";
+      const button = (command, text, method) => {
+        const b = document.createElement("button"); b.className = "cmd"; b.dataset.command = command; b.textContent = text;
+        b.title = command === "scale-up" ? `Add a ${r.name} replica` : `Remove a ${r.name} replica (it finishes its jobs first)`;
+        b.onclick = async () => {
+          for (const x of span.querySelectorAll("button")) x.disabled = true;
+          showResult(commandResult, true, command === "scale-up" ? `adding a ${r.name} replica…` : `draining a ${r.name} replica…`);
+          try {
+            const name = await connection.invoke(method, r.name);
+            showResult(commandResult, true, command === "scale-up" ? `${name} added` : `${name} stopped and removed`);
+          } catch (e) { showResult(commandResult, false, String(e.message ?? e).replace(/^.*HubException: /, "")); }
+          finally { for (const x of span.querySelectorAll("button")) x.disabled = false; }
+        };
+        return b;
+      };
+      span.append(r.name, count, "replicas ", button("scale-down", "−", "ScaleDown"), button("scale-up", "+", "ScaleUp"));
+      return span;
+    }));
+  }
+  for (const r of scaling) {
+    const n = [...resources.values()].filter(s => s.resource === r.name).length;
+    scalingBar.querySelector(`.scale[data-resource="${r.name}"] .count`).textContent = n;
   }
 }
 
@@ -158,6 +199,56 @@ function renderCharts() {
     const t = el("text", { x: 10 + i * bw + bw / 2 - 8, y: h - 5, fill: "#aaa", "font-size": 11 }); t.textContent = "≤" + k;
     svg.append(bar, t);
   });
+  const busyWorkers = [...new Set(samples.flatMap(s => Object.keys(s.utilisation ?? {})))].sort();
+  lineChart("chart-utilisation", "legend-utilisation", busyWorkers.map(w => ({ name: w, values: samples.map(s => s.utilisation?.[w] === undefined ? null : s.utilisation[w] * 100) })));
+}
+
+// Models: ModelSync's admin API, asked while the tab is open.
+const modelRows = document.querySelector("#models tbody");
+const modelResult = document.getElementById("model-result");
+async function refreshModels() {
+  if (document.getElementById("models").hidden || connection.state !== "Connected") return;
+  const models = await connection.invoke("GetModels");
+  if (models) renderModels(models);
+}
+setInterval(() => refreshModels().catch(() => {}), 2000);
+function renderModels(models) {
+  modelRows.replaceChildren();
+  for (const m of models) {
+    const tr = modelRows.insertRow(); tr.dataset.model = m.name;
+    cell(tr, "name", m.name);
+    cell(tr, "desired", m.desired ?? "");
+    cell(tr, "pinned", m.pinned ?? "");
+    cell(tr, "versions", Object.entries(m.versions).map(([v, st]) => st.state === "valid" ? v : `${v} (invalid: ${st.reason})`).join(", "));
+    const serving = cell(tr, "serving");
+    for (const [worker, version] of Object.entries(m.serving)) {
+      const div = document.createElement("div"); div.dataset.worker = worker; div.textContent = `${worker}: ${version ?? "loading"}`; serving.append(div);
+    }
+    const r = m.rollout;
+    const total = Object.keys(m.serving).length;
+    cell(tr, "rollout", r ? `${r.state} ${r.from ?? "–"} → ${r.to}` + (r.state === "running" ? ` (${r.done.length}/${total} workers)` : "") + (r.message ? `: ${r.message}` : "") : "none");
+    const history = cell(tr, "history");
+    for (const h of m.history.slice(0, 5)) {
+      const div = document.createElement("div");
+      div.textContent = `${new Date(h.started).toLocaleTimeString()} ${h.from ?? "–"} → ${h.to} ${h.state}${h.message ? `: ${h.message}` : ""}`;
+      history.append(div);
+    }
+    const cmds = cell(tr, "commands");
+    const b = document.createElement("button"); b.className = "cmd"; b.dataset.command = "rollback"; b.textContent = "Rollback";
+    b.title = "Pin the newest valid version older than the desired one";
+    b.onclick = async () => {
+      if (!confirm(`Roll ${m.name} back to its previous valid version?`)) return;
+      b.disabled = true;
+      try {
+        const r = await connection.invoke("RollbackModel", m.name);
+        modelResult.dataset.code = r.code ?? "";
+        showResult(modelResult, r.ok, r.ok ? r.message : `${m.name}: ${r.status || ""} ${r.code ?? "error"} — ${r.message}`);
+        await refreshModels();
+      } catch (e) { showResult(modelResult, false, String(e.message ?? e)); }
+      finally { b.disabled = false; }
+    };
+    cmds.append(b);
+  }
 }
 
 // Tabs
@@ -165,6 +256,7 @@ function showTab(name) {
   for (const b of document.querySelectorAll("nav button")) b.setAttribute("aria-selected", b.dataset.tab === name);
   for (const s of document.querySelectorAll("main section")) s.hidden = s.id !== name;
   renderCharts();
+  refreshModels().catch(() => {});
 }
 for (const b of document.querySelectorAll("nav button")) b.onclick = () => showTab(b.dataset.tab);
 
