@@ -217,12 +217,26 @@ internal sealed class ReplicaRunner
     {
         var deadline = DateTimeOffset.UtcNow + Resource.StartupTimeout;
         var ready = false;
+        var livenessFailures = 0;
         while (!exited.IsCompleted && !token.IsCancellationRequested)
         {
             var problem = await ReadinessProbes.CheckAsync(Resource.Readiness, Port, token);
             if (exited.IsCompleted)
             {
                 break;
+            }
+            if (ready && Resource.LivenessPath is { } livenessPath)
+            {
+                var notLive = await ReadinessProbes.CheckAliveAsync(livenessPath, Port, token);
+                livenessFailures = notLive is null ? 0 : livenessFailures + 1;
+                if (livenessFailures >= Resource.LivenessFailureThreshold && !exited.IsCompleted)
+                {
+                    // Hung: it cannot be trusted to stop gracefully, so it is killed (SIGKILL) and the restart loop takes over.
+                    Emit($"{Name} failed liveness {livenessFailures} times in a row ({notLive}); killing and restarting it", isError: true);
+                    SetState(ResourceState.Unhealthy, health: $"not live: {notLive}");
+                    KillHung(process);
+                    break;
+                }
             }
             if (problem is null)
             {
@@ -256,6 +270,18 @@ internal sealed class ReplicaRunner
             {
                 break;
             }
+        }
+    }
+
+    private static void KillHung(Process process)
+    {
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
         }
     }
 

@@ -285,6 +285,7 @@ public sealed partial class ModelBatcher(
         var inputs = toRun.ConvertAll(x => new JobInput(x.Job.JobId, x.Job.Kind, x.Job.Body));
         await computeGate.WaitAsync();
         var watch = Stopwatch.StartNew();
+        var computing = stats.ComputeStarted(); // watched by the liveness check: a batch that never returns makes /alive fail
         try
         {
             var links = spans.OfType<Activity>().Select(s => new ActivityLink(s.Context));
@@ -323,6 +324,7 @@ public sealed partial class ModelBatcher(
         }
         finally
         {
+            stats.ComputeFinished(computing);
             computeGate.Release();
         }
     }

@@ -205,4 +205,59 @@ public sealed class ReliabilityTests(SystemFixture system)
         await system.App.Model.WaitUntilAsync(m => m.Get("gateway-0") is { IsRunning: true } g && g.Pid != gateway.Pid,
             TimeSpan.FromSeconds(60), Ct);
     }
+
+    [Fact]
+    public async Task Worker_hanging_on_a_job_expires_it_at_its_deadline_and_is_replaced()
+    {
+        var ledger = new JobLedger();
+        var restartsBefore = WorkerRestarts();
+        await using var client = await InferenceClient.ConnectAsync(system.Gateway(0));
+        var submitted = DateTime.UtcNow;
+        var hung = await client.SubmitAsync("hanging", Fixtures.Bytes("line-001.png"), new { timeoutSeconds = 3 });
+        ledger.Acknowledged(hung);
+
+        // The client is told at the deadline although a worker is still inside the model.
+        var final = await client.FinalAsync(hung, TimeSpan.FromSeconds(30));
+        var toldAfter = DateTime.UtcNow - submitted;
+        Assert.Equal(JobStatus.Expired, final.Status);
+        Assert.Equal(JobErrorCodes.DeadlineExceeded, final.Error!.Code);
+        Assert.NotNull(final.StartedAt); // it was running, not waiting
+        Assert.True(toldAfter < TimeSpan.FromSeconds(3 + 4), $"told after {toldAfter.TotalSeconds:0.0} s");
+
+        // Other jobs keep being served while one worker hangs (by the other one, or after the replacement).
+        var image = Fixtures.Bytes("line-002.png");
+        for (var i = 0; i < 20; i++)
+        {
+            ledger.Acknowledged(await client.SubmitAsync("ocr-cls", image));
+        }
+
+        // The hung replica fails /alive past Worker:HangTimeout and the AppHost replaces it.
+        await system.App.Model.WaitUntilAsync(_ => WorkerRestarts() > restartsBefore, TimeSpan.FromSeconds(60), Ct);
+        await system.App.WaitForResourceHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
+        for (var i = 0; i < 10; i++)
+        {
+            ledger.Acknowledged(await client.SubmitAsync("ocr-cls", image));
+        }
+        foreach (var id in ledger.Ids)
+        {
+            await client.FinalAsync(id, TimeSpan.FromSeconds(90));
+        }
+        await Task.Delay(1000, Ct); // a late duplicate would show up here
+        ledger.Observe(client);
+        var report = ledger.Tally();
+        TestContext.Current.TestOutputHelper?.WriteLine($"expired after {toldAfter.TotalSeconds:0.0} s; worker restarts {restartsBefore} → {WorkerRestarts()}; {report}");
+        Assert.Equal(0, report.Lost);
+        Assert.Equal(0, report.Duplicated);
+        Assert.Equal(30, report.Succeeded);
+        Assert.Equal(1, report.Expired);
+
+        // The hanging job went back to the queue when its worker was killed; redelivered, it is terminal and never runs again.
+        using var http = new HttpClient { BaseAddress = system.Gateway(1) };
+        using var response = await http.GetAsync($"/v1/jobs/{hung}", Ct);
+        var stored = await response.ReadJobAsync();
+        Assert.Equal(JobStatus.Expired, stored.Status);
+        Assert.Equal(1, stored.Attempts);
+    }
+
+    private int WorkerRestarts() => system.App.Model.Snapshots.Where(s => s.Resource == "worker").Sum(s => s.Restarts);
 }
