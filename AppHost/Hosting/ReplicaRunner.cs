@@ -15,6 +15,7 @@ internal sealed class ReplicaRunner
 
     private readonly DistributedApplication _app;
     private readonly object _gate = new();
+    private readonly Dictionary<string, string> _environmentOverrides = new(StringComparer.Ordinal);
     private CancellationTokenSource _lifetime = new();
     private Task _loop = Task.CompletedTask;
     private Process? _process;
@@ -90,6 +91,22 @@ internal sealed class ReplicaRunner
             await TerminateAsync(process);
         }
         await loop;
+    }
+
+    /// <summary>Sets (or with null, removes) a variable that wins over the resource's environment from the next start on.</summary>
+    public void SetEnvironment(string name, string? value)
+    {
+        lock (_gate)
+        {
+            if (value is null)
+            {
+                _environmentOverrides.Remove(name);
+            }
+            else
+            {
+                _environmentOverrides[name] = value;
+            }
+        }
     }
 
     /// <summary>Stops and starts again, counting a restart.</summary>
@@ -183,6 +200,13 @@ internal sealed class ReplicaRunner
         foreach (var (key, value) in context.Environment)
         {
             info.Environment[key] = value;
+        }
+        lock (_gate)
+        {
+            foreach (var (key, value) in _environmentOverrides)
+            {
+                info.Environment[key] = value;
+            }
         }
 
         Process process;

@@ -259,5 +259,87 @@ public sealed class ReliabilityTests(SystemFixture system)
         Assert.Equal(1, stored.Attempts);
     }
 
+    [Fact]
+    public async Task Delayed_and_reset_connections_between_a_worker_and_the_broker_lose_no_job_and_push_none_twice()
+    {
+        // worker-1 reaches RabbitMQ through our proxy; everything else connects directly.
+        var broker = new Uri(system.App.GetConnectionString("messaging")!);
+        await using var proxy = new TcpProxy(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, broker.Port));
+        system.App.SetReplicaEnvironment("worker-1", "ConnectionStrings__messaging",
+            new UriBuilder(broker) { Port = proxy.Port }.Uri.ToString().TrimEnd('/'));
+        var ledger = new JobLedger();
+        var submittedBy = new System.Collections.Concurrent.ConcurrentDictionary<string, InferenceClient>();
+        var clients = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => InferenceClient.ConnectAsync(system.Gateway(i % 2))));
+        var phases = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            await system.App.RestartReplicaAsync("worker-1");
+            await system.App.WaitForResourceHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
+            Assert.True(proxy.Open > 0, "worker-1 does not connect through the proxy");
+            var connectedBefore = proxy.Accepted;
+            var routed = phases.Elapsed;
+
+            // Load: each client submits a job every 100 ms while the faults are injected.
+            using var stopLoad = new CancellationTokenSource();
+            var image = Fixtures.Bytes("line-040.png");
+            var load = clients.Select(client => Task.Run(async () =>
+            {
+                while (!stopLoad.IsCancellationRequested)
+                {
+                    var id = await client.SubmitAsync("ocr-rec", image);
+                    submittedBy[id] = client;
+                    ledger.Acknowledged(id);
+                    await Task.Delay(100, CancellationToken.None);
+                }
+            }, CancellationToken.None)).ToList();
+
+            await Task.Delay(2000, Ct);
+            proxy.Delay = TimeSpan.FromMilliseconds(150);
+            await Task.Delay(4000, Ct);
+            proxy.Delay = TimeSpan.Zero;
+            for (var i = 0; i < 3; i++)
+            {
+                proxy.ResetAll();
+                await Task.Delay(2500, Ct);
+            }
+            await stopLoad.CancelAsync();
+            await Task.WhenAll(load);
+            var loaded = phases.Elapsed;
+
+            foreach (var id in ledger.Ids)
+            {
+                await submittedBy[id].FinalAsync(id, TimeSpan.FromSeconds(120));
+            }
+            await Task.Delay(1000, Ct); // a late duplicate would show up here
+            foreach (var client in clients)
+            {
+                ledger.Observe(client);
+            }
+            var report = ledger.Tally();
+            TestContext.Current.TestOutputHelper?.WriteLine(
+                $"{report}; proxy: {proxy.Resets} connections reset, {proxy.Accepted - connectedBefore} reconnections; " +
+                $"routed at {routed.TotalSeconds:0.0} s, load until {loaded.TotalSeconds:0.0} s, all finished at {phases.Elapsed.TotalSeconds:0.0} s");
+            foreach (var failed in clients.SelectMany(c => c.Updates.Values).Select(u => u.Last()).Where(u => u.Status == JobStatus.Failed))
+            {
+                TestContext.Current.TestOutputHelper?.WriteLine($"failed {failed.Id}: attempts {failed.Attempts}, started {failed.StartedAt:O}, {failed.Error?.Code}: {failed.Error?.Message}");
+            }
+            Assert.True(proxy.Resets >= 3, $"only {proxy.Resets} connections were reset");
+            Assert.True(proxy.Accepted > connectedBefore, "worker-1 never reconnected through the proxy");
+            Assert.Equal(0, report.Lost);
+            Assert.Equal(0, report.Duplicated);
+            Assert.Equal(report.Acknowledged, report.Succeeded);
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+            system.App.SetReplicaEnvironment("worker-1", "ConnectionStrings__messaging", null);
+            await system.App.RestartReplicaAsync("worker-1");
+            await system.App.WaitForResourceHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
+        }
+    }
+
     private int WorkerRestarts() => system.App.Model.Snapshots.Where(s => s.Resource == "worker").Sum(s => s.Restarts);
 }
