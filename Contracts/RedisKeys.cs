@@ -15,6 +15,9 @@ public static class RedisKeys
     /// <summary>Maps a client's idempotency key to the job it created.</summary>
     public static string Idempotency(string owner, string key) => $"idem:{owner}:{key}";
 
+    /// <summary>Sorted set of job ids not yet finished, scored by deadline (unix ms): what the gateways' deadline sweeper expires.</summary>
+    public const string JobDeadlines = "jobs:deadlines";
+
     /// <summary>Pub/sub channel of job updates heard by every gateway replica.</summary>
     public const string JobUpdatesChannel = "jobs:updates";
 

@@ -165,6 +165,12 @@ public sealed class DistributedApplication : IAsyncDisposable
         return leaving.Name;
     }
 
+    /// <summary>
+    /// Overrides one environment variable of one replica from its next start on (null removes the override) — e.g. a
+    /// test routing one worker's broker connection through a fault-injecting proxy. Restart the replica to apply it.
+    /// </summary>
+    public void SetReplicaEnvironment(string replicaName, string name, string? value) => Replica(replicaName).SetEnvironment(name, value);
+
     /// <summary>Stops projects first (they depend on the servers), then the servers; idempotent.</summary>
     public async Task StopAsync()
     {

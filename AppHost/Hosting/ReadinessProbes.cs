@@ -29,6 +29,26 @@ internal static class ReadinessProbes
         }
     }
 
+    /// <summary>Null when <paramref name="path"/> answers 2xx within the probe's timeout, else a short reason.</summary>
+    public static async Task<string?> CheckAliveAsync(string path, int port, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await Http.GetAsync($"http://127.0.0.1:{port}{path}", cancellationToken);
+            if (response.IsSuccessStatusCode)
+            {
+                return null;
+            }
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            return $"{path} {(int)response.StatusCode}: {Truncate(body, 300)}";
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException
+            || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return $"{path}: {e.InnerException?.Message ?? e.Message}";
+        }
+    }
+
     private static async Task<string?> HttpHealthAsync(int port, CancellationToken cancellationToken)
     {
         using var response = await Http.GetAsync($"http://127.0.0.1:{port}/health", cancellationToken);

@@ -15,6 +15,7 @@ internal sealed class ReplicaRunner
 
     private readonly DistributedApplication _app;
     private readonly object _gate = new();
+    private readonly Dictionary<string, string> _environmentOverrides = new(StringComparer.Ordinal);
     private CancellationTokenSource _lifetime = new();
     private Task _loop = Task.CompletedTask;
     private Process? _process;
@@ -90,6 +91,22 @@ internal sealed class ReplicaRunner
             await TerminateAsync(process);
         }
         await loop;
+    }
+
+    /// <summary>Sets (or with null, removes) a variable that wins over the resource's environment from the next start on.</summary>
+    public void SetEnvironment(string name, string? value)
+    {
+        lock (_gate)
+        {
+            if (value is null)
+            {
+                _environmentOverrides.Remove(name);
+            }
+            else
+            {
+                _environmentOverrides[name] = value;
+            }
+        }
     }
 
     /// <summary>Stops and starts again, counting a restart.</summary>
@@ -184,6 +201,13 @@ internal sealed class ReplicaRunner
         {
             info.Environment[key] = value;
         }
+        lock (_gate)
+        {
+            foreach (var (key, value) in _environmentOverrides)
+            {
+                info.Environment[key] = value;
+            }
+        }
 
         Process process;
         try
@@ -217,12 +241,26 @@ internal sealed class ReplicaRunner
     {
         var deadline = DateTimeOffset.UtcNow + Resource.StartupTimeout;
         var ready = false;
+        var livenessFailures = 0;
         while (!exited.IsCompleted && !token.IsCancellationRequested)
         {
             var problem = await ReadinessProbes.CheckAsync(Resource.Readiness, Port, token);
             if (exited.IsCompleted)
             {
                 break;
+            }
+            if (ready && Resource.LivenessPath is { } livenessPath)
+            {
+                var notLive = await ReadinessProbes.CheckAliveAsync(livenessPath, Port, token);
+                livenessFailures = notLive is null ? 0 : livenessFailures + 1;
+                if (livenessFailures >= Resource.LivenessFailureThreshold && !exited.IsCompleted)
+                {
+                    // Hung: it cannot be trusted to stop gracefully, so it is killed (SIGKILL) and the restart loop takes over.
+                    Emit($"{Name} failed liveness {livenessFailures} times in a row ({notLive}); killing and restarting it", isError: true);
+                    SetState(ResourceState.Unhealthy, health: $"not live: {notLive}");
+                    KillHung(process);
+                    break;
+                }
             }
             if (problem is null)
             {
@@ -256,6 +294,18 @@ internal sealed class ReplicaRunner
             {
                 break;
             }
+        }
+    }
+
+    private static void KillHung(Process process)
+    {
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
         }
     }
 

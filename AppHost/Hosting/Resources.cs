@@ -81,6 +81,14 @@ public class ExecutableResource(string name, string command) : IResource
 
     public TimeSpan StartupTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Liveness (a Kubernetes livenessProbe): once running, GET this path every few seconds; after
+    /// <see cref="LivenessFailureThreshold"/> failures in a row the replica is hung and is killed and restarted. Null: not probed.
+    /// </summary>
+    public string? LivenessPath { get; set; }
+
+    public int LivenessFailureThreshold { get; set; } = 3;
+
     /// <summary>How long a replica gets to exit after SIGTERM before it is killed.</summary>
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
@@ -138,6 +146,7 @@ public sealed class ProjectResource : ExecutableResource
         Kind = "Project";
         HasHttpEndpoint = true;
         Readiness = ReadinessProbe.HttpHealth;
+        LivenessPath = "/alive";
         StopTimeout = TimeSpan.FromSeconds(25);
         var projectDirectory = Path.GetDirectoryName(project.ProjectPath)!;
         var assemblyName = Path.GetFileNameWithoutExtension(project.ProjectPath);

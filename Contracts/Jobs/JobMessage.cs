@@ -23,6 +23,9 @@ public static class JobQueues
     public const string InputKindHeader = "input-kind";
     public const string TraceParentHeader = "traceparent";
 
+    /// <summary>How many times a never-started job came back from the dead-letter queue to its model's queue.</summary>
+    public const string ReturnedHeader = "returned";
+
     /// <summary>Set by quorum queues on redelivery.</summary>
     public const string DeliveryCountHeader = "x-delivery-count";
 }

@@ -31,7 +31,7 @@ public sealed record JobRecord
 
     public DateTimeOffset? FinishedAt { get; init; }
 
-    /// <summary>After this moment the job is expired instead of run.</summary>
+    /// <summary>After this moment the job is expired: not started if still queued, its result refused if still running.</summary>
     public DateTimeOffset? Deadline { get; init; }
 
     public JsonElement? Output { get; init; }

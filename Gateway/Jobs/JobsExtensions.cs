@@ -23,6 +23,8 @@ public static class JobsExtensions
         builder.Services.AddSingleton<JobSubscriptions>();
         builder.Services.AddSingleton<JobUpdateRelay>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JobUpdateRelay>());
+        builder.Services.Configure<DeadlineSweepOptions>(builder.Configuration.GetSection(DeadlineSweepOptions.Section));
+        builder.Services.AddHostedService<DeadlineSweeper>();
 
         var maxInput = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>()?.MaxInputBytes ?? new GatewayOptions().MaxInputBytes;
         // Kestrel's own cap sits above ours so oversized bodies get our problem+json 413, not a bare one.

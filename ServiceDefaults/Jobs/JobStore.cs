@@ -14,7 +14,8 @@ public readonly record struct JobTransition(bool Applied, JobRecord Record);
 /// </summary>
 public sealed class JobStore(IConnectionMultiplexer redis)
 {
-    // KEYS[1] job key, KEYS[2] idempotency key or ''; ARGV[1] record json, ARGV[2] ttl ms. No notice: nobody follows a job before it exists.
+    // KEYS[1] job key, KEYS[2] idempotency key or '', KEYS[3] deadline set; ARGV[1] record json, ARGV[2] ttl ms, ARGV[3] deadline
+    // (unix ms, or '' for none), ARGV[4] job id. No notice: nobody follows a job before it exists.
     private const string CreateScript = """
         if KEYS[2] ~= '' then
           local existing = redis.call('GET', KEYS[2])
@@ -25,10 +26,12 @@ public sealed class JobStore(IConnectionMultiplexer redis)
         end
         redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
         if KEYS[2] ~= '' then redis.call('SET', KEYS[2], string.sub(KEYS[1], 5), 'PX', ARGV[2]) end
+        if ARGV[3] ~= '' then redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4]) end
         return {1, ARGV[1]}
         """;
 
-    // KEYS[1] job key; ARGV[1] record json, ARGV[2] channel. Never overwrites a terminal record.
+    // KEYS[1] job key, KEYS[2] deadline set; ARGV[1] record json, ARGV[2] channel, ARGV[3] job id. Never overwrites a
+    // terminal record; a job that becomes terminal leaves the deadline set, so the set holds only unfinished jobs.
     private const string TransitionScript = """
         local cur = redis.call('GET', KEYS[1])
         if not cur then return {0, false} end
@@ -36,18 +39,27 @@ public sealed class JobStore(IConnectionMultiplexer redis)
         if st == 'succeeded' or st == 'failed' or st == 'expired' or st == 'cancelled' then return {0, cur} end
         redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
         redis.call('PUBLISH', ARGV[2], ARGV[1])
+        local nx = string.match(ARGV[1], '"status":"(%a+)"')
+        if nx == 'succeeded' or nx == 'failed' or nx == 'expired' or nx == 'cancelled' then redis.call('ZREM', KEYS[2], ARGV[3]) end
         return {1, ARGV[1]}
         """;
 
     private IDatabase Db => redis.GetDatabase();
 
-    /// <summary>Stores a new queued job; with an idempotency key already used, returns that job instead (Applied = false).</summary>
+    /// <summary>
+    /// Stores a new queued job and enters its deadline in <see cref="RedisKeys.JobDeadlines"/> (same round trip); with an
+    /// idempotency key already used, returns that job instead (Applied = false).
+    /// </summary>
     public async Task<JobTransition> CreateAsync(JobRecord record, TimeSpan ttl, string? idempotencyKey)
     {
         var idem = idempotencyKey is null ? "" : RedisKeys.Idempotency(record.Owner ?? "anonymous", idempotencyKey);
+        // Scored no later than the record's own expiry, so the sweeper always clears the entry of a job that outlives its record.
+        RedisValue deadline = record.Deadline is { } d
+            ? Math.Min(d.ToUnixTimeMilliseconds(), record.AcceptedAt.ToUnixTimeMilliseconds() + (long)ttl.TotalMilliseconds)
+            : "";
         var result = (RedisResult[])(await Db.ScriptEvaluateAsync(CreateScript,
-            [RedisKeys.Job(record.Id), idem],
-            [JobJson.Serialize(record), (long)ttl.TotalMilliseconds]))!;
+            [RedisKeys.Job(record.Id), idem, RedisKeys.JobDeadlines],
+            [JobJson.Serialize(record), (long)ttl.TotalMilliseconds, deadline, record.Id]))!;
         return new JobTransition((int)result[0] == 1, JobJson.Deserialize((string)result[1]!));
     }
 
@@ -55,8 +67,8 @@ public sealed class JobStore(IConnectionMultiplexer redis)
     public async Task<JobTransition?> TransitionAsync(JobRecord next)
     {
         var result = (RedisResult[])(await Db.ScriptEvaluateAsync(TransitionScript,
-            [RedisKeys.Job(next.Id)],
-            [JobJson.Serialize(next), RedisKeys.JobUpdatesChannel]))!;
+            [RedisKeys.Job(next.Id), RedisKeys.JobDeadlines],
+            [JobJson.Serialize(next), RedisKeys.JobUpdatesChannel, next.Id]))!;
         if (result[1].IsNull)
         {
             return null;
@@ -64,8 +76,26 @@ public sealed class JobStore(IConnectionMultiplexer redis)
         return new JobTransition((int)result[0] == 1, JobJson.Deserialize((string)result[1]!));
     }
 
-    /// <summary>Removes a record whose job never reached the broker (the client was never given its id).</summary>
-    public Task DeleteAsync(string id) => Db.KeyDeleteAsync(RedisKeys.Job(id));
+    /// <summary>Removes a record whose job never reached the broker (the client was never given its id), in one round trip.</summary>
+    public Task DeleteAsync(string id)
+    {
+        var batch = Db.CreateBatch();
+        var deleted = batch.KeyDeleteAsync(RedisKeys.Job(id));
+        var unlisted = batch.SortedSetRemoveAsync(RedisKeys.JobDeadlines, id);
+        batch.Execute();
+        return Task.WhenAll(deleted, unlisted);
+    }
+
+    /// <summary>Up to <paramref name="max"/> ids whose deadline entry is due at <paramref name="now"/>.</summary>
+    public async Task<string[]> DueDeadlinesAsync(DateTimeOffset now, int max)
+    {
+        var ids = await Db.SortedSetRangeByScoreAsync(RedisKeys.JobDeadlines, double.NegativeInfinity, now.ToUnixTimeMilliseconds(), take: max);
+        return Array.ConvertAll(ids, v => (string)v!);
+    }
+
+    /// <summary>Drops ids from the deadline set (jobs already finished, or whose records are gone).</summary>
+    public Task UnlistDeadlinesAsync(IReadOnlyList<string> ids) =>
+        ids.Count == 0 ? Task.CompletedTask : Db.SortedSetRemoveAsync(RedisKeys.JobDeadlines, ids.Select(i => (RedisValue)i).ToArray());
 
     public async Task<JobRecord?> GetAsync(string id)
     {

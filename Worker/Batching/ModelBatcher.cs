@@ -286,6 +286,7 @@ public sealed partial class ModelBatcher(
         await computeGate.WaitAsync();
         stats.RunStarted();
         var watch = Stopwatch.StartNew();
+        var computing = stats.ComputeStarted(); // watched by the liveness check: a batch that never returns makes /alive fail
         try
         {
             var links = spans.OfType<Activity>().Select(s => new ActivityLink(s.Context));
@@ -325,6 +326,7 @@ public sealed partial class ModelBatcher(
         finally
         {
             stats.RunFinished();
+            stats.ComputeFinished(computing);
             computeGate.Release();
         }
     }

@@ -9,6 +9,8 @@ public sealed class WorkerStats
     private int _running;
     private long _busySince;
     private long _busyTicks;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, long> _computing = new();
+    private long _computeIds;
     private long _batches;
     private long _jobs;
     private long _inFlight;
@@ -73,6 +75,30 @@ public sealed class WorkerStats
         Interlocked.Increment(ref _batches);
         Interlocked.Add(ref _jobs, size);
         Interlocked.Add(ref _inFlight, size);
+    }
+
+    /// <summary>Marks a batch entering the model; returns the token for <see cref="ComputeFinished"/>.</summary>
+    public long ComputeStarted()
+    {
+        var token = Interlocked.Increment(ref _computeIds);
+        _computing[token] = Environment.TickCount64;
+        return token;
+    }
+
+    public void ComputeFinished(long token) => _computing.TryRemove(token, out _);
+
+    /// <summary>How long the oldest batch now inside a model has been computing (zero when none is).</summary>
+    public TimeSpan LongestCompute
+    {
+        get
+        {
+            var oldest = long.MaxValue;
+            foreach (var (_, started) in _computing)
+            {
+                oldest = Math.Min(oldest, started);
+            }
+            return oldest == long.MaxValue ? TimeSpan.Zero : TimeSpan.FromMilliseconds(Environment.TickCount64 - oldest);
+        }
     }
 
     public void BatchFinished(int size, int succeeded, int failed)

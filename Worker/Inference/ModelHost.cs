@@ -20,6 +20,12 @@ public sealed class WorkerOptions
 
     /// <summary>Batches computed at once in this process.</summary>
     public int ConcurrentBatches { get; set; } = 1;
+
+    /// <summary>
+    /// A batch computing longer than this means the replica hangs (a model that never returns cannot be interrupted):
+    /// <c>/alive</c> then fails and the supervisor (the AppHost, a Kubernetes liveness probe) replaces the process.
+    /// </summary>
+    public TimeSpan HangTimeout { get; set; } = TimeSpan.FromSeconds(60);
 }
 
 /// <summary>

@@ -31,6 +31,7 @@ public sealed partial class JobConsumer(
     private readonly List<(IChannel Channel, string Tag)> _consumers = [];
     private readonly List<Task> _batchers = [];
     private readonly CancellationTokenSource _stopBatching = new();
+    private IChannel? _returns;
 
     public bool IsConsuming { get; private set; }
 
@@ -68,6 +69,8 @@ public sealed partial class JobConsumer(
             _consumers.Add((channel, tag));
         }
 
+        _returns = await connection.CreateChannelAsync(
+            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), stoppingToken);
         var deadLetters = await connection.CreateChannelAsync(cancellationToken: stoppingToken);
         await deadLetters.BasicQosAsync(0, 16, global: false, stoppingToken);
         var deadConsumer = new AsyncEventingBasicConsumer(deadLetters);
@@ -125,7 +128,14 @@ public sealed partial class JobConsumer(
         var id = HeaderString(delivery.BasicProperties.Headers, JobQueues.JobIdHeader) ?? delivery.BasicProperties.MessageId;
         try
         {
-            if (id is not null && await store.GetAsync(id) is { IsTerminal: false } record)
+            var record = id is null ? null : await store.GetAsync(id);
+            if (record is { Status: JobStatus.Queued, Attempts: 0, Error: null } && await ReturnAsync(delivery))
+            {
+                // Never started, never failed: it only came back from consumers whose connections broke (each return counts
+                // as a delivery in quorum queues). The delivery limit is for jobs that fail; this one goes back to its queue.
+                LogReturned(record.Id);
+            }
+            else if (record is { IsTerminal: false })
             {
                 var reason = record.Error?.Message ?? "the worker failed while running it";
                 var failed = await store.TransitionAsync(record with
@@ -141,7 +151,7 @@ public sealed partial class JobConsumer(
                     metrics.JobFailed(record.Model, record.Version?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "", JobErrorCodes.DeliveryLimit);
                     stats.JobDeadLettered();
                 }
-                LogDeadLettered(id, reason);
+                LogDeadLettered(record.Id, reason);
             }
             await channel.BasicAckAsync(delivery.DeliveryTag, multiple: false);
         }
@@ -150,6 +160,37 @@ public sealed partial class JobConsumer(
             await channel.BasicNackAsync(delivery.DeliveryTag, multiple: false, requeue: true);
         }
     }
+
+    /// <summary>Publishes a dead-lettered job back to its model's queue (confirmed), at most <see cref="MaxReturns"/> times.</summary>
+    private async Task<bool> ReturnAsync(BasicDeliverEventArgs delivery)
+    {
+        var headers = delivery.BasicProperties.Headers;
+        var returned = headers is not null && headers.TryGetValue(JobQueues.ReturnedHeader, out var r) && r is not null
+            ? Convert.ToInt32(r, System.Globalization.CultureInfo.InvariantCulture)
+            : 0;
+        if (returned >= MaxReturns || _returns is not { IsOpen: true } channel || HeaderString(headers, JobQueues.ModelHeader) is not { } model)
+        {
+            return false;
+        }
+        var properties = new BasicProperties(delivery.BasicProperties)
+        {
+            Headers = headers!.Where(h => !h.Key.StartsWith("x-", StringComparison.Ordinal))
+                .ToDictionary(h => h.Key, h => h.Value),
+        };
+        properties.Headers[JobQueues.ReturnedHeader] = returned + 1;
+        try
+        {
+            await channel.BasicPublishAsync(JobQueues.Exchange, model, mandatory: true, properties, delivery.Body, CancellationToken.None);
+            return true;
+        }
+        catch (Exception e) when (e is RabbitMQ.Client.Exceptions.PublishException or RabbitMQ.Client.Exceptions.AlreadyClosedException
+            or RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            return false; // the queue is full or the broker is away: fail it with the reason below rather than hold it
+        }
+    }
+
+    private const int MaxReturns = 5;
 
     private static string? HeaderString(IDictionary<string, object?>? headers, string name) =>
         headers is not null && headers.TryGetValue(name, out var value) ? value switch
@@ -162,6 +203,9 @@ public sealed partial class JobConsumer(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Consuming jobs for {Models}")]
     private partial void LogConsuming(string models);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} reached the delivery limit without ever starting (broken consumer connections); returned to its queue")]
+    private partial void LogReturned(string jobId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} reached the delivery limit and failed: {Reason}")]
     private partial void LogDeadLettered(string jobId, string reason);

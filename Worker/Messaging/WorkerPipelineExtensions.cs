@@ -19,7 +19,9 @@ public static class WorkerPipelineExtensions
         builder.Services.AddSingleton<JobConsumer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JobConsumer>());
         // Ready only once the models are loaded and the queues are consumed.
-        builder.Services.AddHealthChecks().AddCheck<ConsumingHealthCheck>("consuming");
+        builder.Services.AddHealthChecks()
+            .AddCheck<ConsumingHealthCheck>("consuming")
+            .AddCheck<HangHealthCheck>("not-hung", tags: [ServiceDefaultsExtensions.LiveTag]);
         return builder;
     }
 }
@@ -30,4 +32,16 @@ internal sealed class ConsumingHealthCheck(JobConsumer consumer, ModelHost model
         Task.FromResult(consumer.IsConsuming
             ? HealthCheckResult.Healthy($"consuming {string.Join(", ", models.Runners.Select(r => $"{r.Model} v{r.Version}"))}")
             : HealthCheckResult.Unhealthy("models not loaded or queues not consumed yet"));
+}
+
+/// <summary>Live unless a batch has been inside a model for longer than <see cref="WorkerOptions.HangTimeout"/>.</summary>
+internal sealed class HangHealthCheck(WorkerStats stats, Microsoft.Extensions.Options.IOptions<WorkerOptions> options) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var longest = stats.LongestCompute;
+        return Task.FromResult(longest > options.Value.HangTimeout
+            ? HealthCheckResult.Unhealthy($"a batch has been computing for {longest.TotalSeconds:0} s (Worker:HangTimeout is {options.Value.HangTimeout.TotalSeconds:0} s)")
+            : HealthCheckResult.Healthy());
+    }
 }

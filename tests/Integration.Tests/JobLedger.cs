@@ -31,6 +31,15 @@ public sealed class JobLedger
         }
     }
 
+    /// <summary>Records a terminal record read back over REST (a poll sees the state, not pushes: it cannot show duplicates).</summary>
+    public void Observe(JobRecord record)
+    {
+        if (record.IsTerminal && _terminal.TryGetValue(record.Id, out var bag) && bag.IsEmpty)
+        {
+            bag.Add(record);
+        }
+    }
+
     public sealed record Report(int Acknowledged, int Succeeded, int FailedWithReason, int Expired, int Cancelled, int Lost, int Duplicated)
     {
         public override string ToString() =>

@@ -216,4 +216,149 @@ public sealed class ReliabilityTests(SystemFixture system)
         await system.App.Model.WaitUntilAsync(m => m.Get("gateway-0") is { IsRunning: true } g && g.Pid != gateway.Pid,
             TimeSpan.FromSeconds(60), Ct);
     }
+
+    [Fact]
+    public async Task Worker_hanging_on_a_job_expires_it_at_its_deadline_and_is_replaced()
+    {
+        var ledger = new JobLedger();
+        var restartsBefore = WorkerRestarts();
+        await using var client = await InferenceClient.ConnectAsync(system.Gateway(0));
+        var submitted = DateTime.UtcNow;
+        var hung = await client.SubmitAsync("hanging", Fixtures.Bytes("line-001.png"), new { timeoutSeconds = 3 });
+        ledger.Acknowledged(hung);
+
+        // The client is told at the deadline although a worker is still inside the model.
+        var final = await client.FinalAsync(hung, TimeSpan.FromSeconds(30));
+        var toldAfter = DateTime.UtcNow - submitted;
+        Assert.Equal(JobStatus.Expired, final.Status);
+        Assert.Equal(JobErrorCodes.DeadlineExceeded, final.Error!.Code);
+        Assert.NotNull(final.StartedAt); // it was running, not waiting
+        Assert.True(toldAfter < TimeSpan.FromSeconds(3 + 4), $"told after {toldAfter.TotalSeconds:0.0} s");
+
+        // Other jobs keep being served while one worker hangs (by the other one, or after the replacement).
+        var image = Fixtures.Bytes("line-002.png");
+        for (var i = 0; i < 20; i++)
+        {
+            ledger.Acknowledged(await client.SubmitAsync("ocr-cls", image));
+        }
+
+        // The hung replica fails /alive past Worker:HangTimeout and the AppHost replaces it.
+        await system.App.Model.WaitUntilAsync(_ => WorkerRestarts() > restartsBefore, TimeSpan.FromSeconds(60), Ct);
+        await system.App.WaitForResourceHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
+        for (var i = 0; i < 10; i++)
+        {
+            ledger.Acknowledged(await client.SubmitAsync("ocr-cls", image));
+        }
+        foreach (var id in ledger.Ids)
+        {
+            await client.FinalAsync(id, TimeSpan.FromSeconds(90));
+        }
+        await Task.Delay(1000, Ct); // a late duplicate would show up here
+        ledger.Observe(client);
+        var report = ledger.Tally();
+        TestContext.Current.TestOutputHelper?.WriteLine($"expired after {toldAfter.TotalSeconds:0.0} s; worker restarts {restartsBefore} → {WorkerRestarts()}; {report}");
+        Assert.Equal(0, report.Lost);
+        Assert.Equal(0, report.Duplicated);
+        Assert.Equal(30, report.Succeeded);
+        Assert.Equal(1, report.Expired);
+
+        // The hanging job went back to the queue when its worker was killed; redelivered, it is terminal and never runs again.
+        using var http = new HttpClient { BaseAddress = system.Gateway(1) };
+        using var response = await http.GetAsync($"/v1/jobs/{hung}", Ct);
+        var stored = await response.ReadJobAsync();
+        Assert.Equal(JobStatus.Expired, stored.Status);
+        Assert.Equal(1, stored.Attempts);
+    }
+
+    [Fact]
+    public async Task Delayed_and_reset_connections_between_a_worker_and_the_broker_lose_no_job_and_push_none_twice()
+    {
+        // worker-1 reaches RabbitMQ through our proxy; everything else connects directly.
+        var broker = new Uri(system.App.GetConnectionString("messaging")!);
+        await using var proxy = new TcpProxy(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, broker.Port));
+        system.App.SetReplicaEnvironment("worker-1", "ConnectionStrings__messaging",
+            new UriBuilder(broker) { Port = proxy.Port }.Uri.ToString().TrimEnd('/'));
+        var ledger = new JobLedger();
+        var submittedBy = new System.Collections.Concurrent.ConcurrentDictionary<string, InferenceClient>();
+        var clients = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => InferenceClient.ConnectAsync(system.Gateway(i % 2))));
+        var phases = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            await system.App.RestartReplicaAsync("worker-1");
+            await system.App.WaitForResourceHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
+            Assert.True(proxy.Open > 0, "worker-1 does not connect through the proxy");
+            var connectedBefore = proxy.Accepted;
+            var routed = phases.Elapsed;
+
+            // Load near capacity, so worker-1 always holds unacked jobs: each client submits a job every 50 ms.
+            using var stopLoad = new CancellationTokenSource();
+            var image = Fixtures.Bytes("line-040.png");
+            var refused = 0;
+            var load = clients.Select(client => Task.Run(async () =>
+            {
+                while (!stopLoad.IsCancellationRequested)
+                {
+                    try
+                    {
+                        var id = await client.SubmitAsync("ocr-cls", image);
+                        submittedBy[id] = client;
+                        ledger.Acknowledged(id);
+                    }
+                    catch (Client.SignalR.HubException)
+                    {
+                        Interlocked.Increment(ref refused); // queue full: never acknowledged, not the ledger's concern
+                    }
+                    await Task.Delay(50, CancellationToken.None);
+                }
+            }, CancellationToken.None)).ToList();
+
+            await Task.Delay(2000, Ct);
+            proxy.Delay = TimeSpan.FromMilliseconds(150);
+            await Task.Delay(3000, Ct);
+            proxy.Delay = TimeSpan.Zero;
+            for (var i = 0; i < 3; i++)
+            {
+                proxy.ResetAll();
+                await Task.Delay(2000, Ct);
+            }
+            await stopLoad.CancelAsync();
+            await Task.WhenAll(load);
+            var loaded = phases.Elapsed;
+
+            foreach (var id in ledger.Ids)
+            {
+                await submittedBy[id].FinalAsync(id, TimeSpan.FromSeconds(120));
+            }
+            await Task.Delay(1000, Ct); // a late duplicate would show up here
+            foreach (var client in clients)
+            {
+                ledger.Observe(client);
+            }
+            var report = ledger.Tally();
+            TestContext.Current.TestOutputHelper?.WriteLine(
+                $"{report}; refused (queue full) {refused}; proxy: {proxy.Resets} connections reset, {proxy.Accepted - connectedBefore} reconnections; " +
+                $"routed at {routed.TotalSeconds:0.0} s, load until {loaded.TotalSeconds:0.0} s, all finished at {phases.Elapsed.TotalSeconds:0.0} s");
+            foreach (var failed in clients.SelectMany(c => c.Updates.Values).Select(u => u.Last()).Where(u => u.Status == JobStatus.Failed))
+            {
+                TestContext.Current.TestOutputHelper?.WriteLine($"failed {failed.Id}: attempts {failed.Attempts}, started {failed.StartedAt:O}, {failed.Error?.Code}: {failed.Error?.Message}");
+            }
+            Assert.True(proxy.Resets >= 3, $"only {proxy.Resets} connections were reset");
+            Assert.True(proxy.Accepted > connectedBefore, "worker-1 never reconnected through the proxy");
+            Assert.Equal(0, report.Lost);
+            Assert.Equal(0, report.Duplicated);
+            Assert.Equal(report.Acknowledged, report.Succeeded);
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+            system.App.SetReplicaEnvironment("worker-1", "ConnectionStrings__messaging", null);
+            await system.App.RestartReplicaAsync("worker-1");
+            await system.App.WaitForResourceHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
+        }
+    }
+
+    private int WorkerRestarts() => system.App.Model.Snapshots.Where(s => s.Resource == "worker").Sum(s => s.Restarts);
 }

@@ -17,6 +17,9 @@ public sealed class SystemFixture : IAsyncLifetime
     public const int MaxQueueLength = 300;
     public const int DeliveryLimit = 2;
 
+    /// <summary>Workers' Worker:HangTimeout: short, so the hang test is quick; well above any real batch here.</summary>
+    public static readonly TimeSpan HangTimeout = TimeSpan.FromSeconds(8);
+
     public DistributedApplication App { get; private set; } = null!;
 
     public string Bucket { get; } = Path.Combine(Projects.RepositoryInfo.Root, ".run", "tests", $"bucket-{Guid.NewGuid():N}"[..20]);
@@ -40,6 +43,7 @@ public sealed class SystemFixture : IAsyncLifetime
             AdminKey = o.AdminKey;
             o.ServiceEnvironment["Jobs__MaxQueueLength"] = MaxQueueLength.ToString(System.Globalization.CultureInfo.InvariantCulture);
             o.ServiceEnvironment["Jobs__DeliveryLimit"] = DeliveryLimit.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            o.ServiceEnvironment["Worker__HangTimeout"] = HangTimeout.ToString();
             o.ServiceEnvironment["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
             o.ServiceEnvironment["OTEL_BSP_SCHEDULE_DELAY"] = "500";
         }, otlpEndpoint: Otlp.Endpoint).Build();
@@ -55,7 +59,7 @@ public sealed class SystemFixture : IAsyncLifetime
     }
 }
 
-/// <summary>A model bucket for the tests: links to the real models, plus a model that always fails in the worker.</summary>
+/// <summary>A model bucket for the tests: links to the real models, plus a model that always fails in the worker and one that never finishes.</summary>
 public static class TestBucket
 {
     public static void Create(string bucket)
@@ -76,6 +80,20 @@ public static class TestBucket
               "input": { "layout": "NCHW", "colorOrder": "RGB", "resize": { "mode": "fixed", "width": 8, "height": 8 },
                          "mean": [0, 0, 0], "std": [1, 1, 1] },
               "labels": ["a", "b"],
+              "postprocessing": { "type": "softmax-top-k", "k": 1 },
+              "batching": { "maxBatchSize": 1, "maxQueueDelayMs": 0 }
+            }
+            """);
+        // A valid model whose every run loops for days: to test deadlines of running jobs and the replacement of a hung worker.
+        var hanging = Directory.CreateDirectory(Path.Combine(bucket, "hanging", "1")).FullName;
+        File.WriteAllBytes(Path.Combine(hanging, "model.onnx"), HangingModel.Build());
+        File.WriteAllText(Path.Combine(hanging, "model.json"), """
+            {
+              "name": "hanging", "version": 1, "task": "image-classification",
+              "description": "Loads, but every run loops (practically) forever: used to test deadlines and the worker's liveness.",
+              "input": { "layout": "NCHW", "colorOrder": "RGB", "resize": { "mode": "fixed", "width": 8, "height": 8 },
+                         "mean": [0, 0, 0], "std": [1, 1, 1] },
+              "labels": ["a", "b", "c"],
               "postprocessing": { "type": "softmax-top-k", "k": 1 },
               "batching": { "maxBatchSize": 1, "maxQueueDelayMs": 0 }
             }
