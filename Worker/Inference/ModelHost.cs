@@ -22,6 +22,9 @@ public sealed class WorkerOptions
     /// <summary>Batches computed at once in this process.</summary>
     public int ConcurrentBatches { get; set; } = 1;
 
+    /// <summary>How often the heartbeat is written once ready (its TTL is five intervals).</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Where model versions are copied from the bucket (shareable by replicas); a private temporary one when empty.</summary>
     public string? CacheDirectory { get; set; }
 }

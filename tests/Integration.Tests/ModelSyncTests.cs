@@ -220,4 +220,4 @@ public sealed record AdminModel(
 
 public sealed record AdminVersion(string State, string? Reason);
 
-public sealed record AdminRollout(int? From, int To, string State, string? Message);
+public sealed record AdminRollout(int? From, int To, string State, string? Message, string[][]? Steps = null);
