@@ -23,6 +23,17 @@ public sealed class ModelsRollbackCommand : Command
         Description = $"ModelSync's base URL (default: ${ModelSyncVariable}; the AppHost prints it)",
         HelpName = "URL",
         DefaultValueFactory = _ => Uri.TryCreate(Environment.GetEnvironmentVariable(ModelSyncVariable), UriKind.Absolute, out var uri) ? uri : null,
+        CustomParser = result =>
+        {
+            var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+            if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+            {
+                return uri;
+            }
+
+            result.AddError($"--modelsync needs an http(s) URL, not '{text}'.");
+            return null;
+        },
     };
 
     public Option<string?> AdminKey { get; } = new("--admin-key")
