@@ -93,7 +93,19 @@ public sealed class ModelsRollbackCommand : Command
             while (DateTime.UtcNow < deadline)
             {
                 await Task.Delay(1000, cancellationToken);
-                var models = await http.GetFromJsonAsync<AdminModelView[]>("admin/models", Json, cancellationToken);
+                using var poll = await http.GetAsync("admin/models", cancellationToken);
+                if (poll.StatusCode == HttpStatusCode.ServiceUnavailable)
+                {
+                    continue; // ModelSync's store is busy; it said to try again.
+                }
+
+                if (!poll.IsSuccessStatusCode)
+                {
+                    await console.Error.WriteLineAsync($"error: {await DescribeAsync(poll, cancellationToken)}");
+                    return ExitCodes.UsageOrConnection;
+                }
+
+                var models = await poll.Content.ReadFromJsonAsync<AdminModelView[]>(Json, cancellationToken);
                 model = models?.FirstOrDefault(m => m.Name == name) ?? model;
                 if (Serving(model) is var now && now != last)
                 {

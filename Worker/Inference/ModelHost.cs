@@ -38,7 +38,8 @@ public sealed partial class ModelHost(
     IModelBucket bucket, IConnectionMultiplexer redis, Microsoft.Extensions.Options.IOptions<WorkerOptions> options, ILogger<ModelHost> log)
     : IDisposable
 {
-    private readonly List<IModelRunner> _runners = [];
+    // Replaced whole once loading is done: the heartbeat reads it meanwhile.
+    private volatile IReadOnlyList<IModelRunner> _runners = [];
     private ModelRunnerFactory? _factory;
     private readonly ModelCache _cache = string.IsNullOrWhiteSpace(options.Value.CacheDirectory)
         ? new ModelCache(bucket, Directory.CreateTempSubdirectory("worker-models-").FullName, ownsDirectory: true)
@@ -109,6 +110,7 @@ public sealed partial class ModelHost(
         };
         // The factory owns the runners (a pipeline shares its stages'): it lives as long as this host.
         var factory = _factory = new ModelRunnerFactory(catalog, new RunnerOptions(options.Value.IntraOpThreads));
+        var runners = new List<IModelRunner>();
         foreach (var model in catalog.Models.Where(m => wanted.Contains(m.Name)))
         {
             if (model.Latest is not { Definition: { } definition } chosenVersion)
@@ -118,7 +120,7 @@ public sealed partial class ModelHost(
             }
             try
             {
-                _runners.Add(factory.Create(definition));
+                runners.Add(factory.Create(definition));
             }
             catch (Exception e) when (e is Engine.Onnx.OnnxRuntimeException or InvalidOperationException or ArgumentException)
             {
@@ -128,7 +130,8 @@ public sealed partial class ModelHost(
             }
             LogLoaded(model.Name, chosenVersion.Version);
         }
-        if (options.Value.Models.Length > 0 && wanted.Except(_runners.Select(r => r.Model)).ToList() is { Count: > 0 } missing)
+        _runners = runners;
+        if (options.Value.Models.Length > 0 && wanted.Except(runners.Select(r => r.Model)).ToList() is { Count: > 0 } missing)
         {
             throw new InvalidOperationException($"Worker:Models names models that are not in the bucket {bucket.Location} or not valid: {string.Join(", ", missing)}");
         }
