@@ -113,7 +113,9 @@ public sealed class ModelsRollbackCommand : Command
                     last = now;
                 }
 
-                if (model.Serving.Count > 0 && model.Serving.Values.All(v => v == model.Desired))
+                // A drained worker drops out of Serving until it is back: while the rollout runs, it is not over.
+                if (model.Rollout is not { State: "running" }
+                    && model.Serving.Count > 0 && model.Serving.Values.All(v => v == model.Desired))
                 {
                     await console.Out.WriteLineAsync($"{name}: every worker serves version {model.Desired}");
                     return ExitCodes.Ok;

@@ -91,6 +91,9 @@ public sealed class ModelSyncTests(SystemFixture system) : IDisposable
         var rolledOut = await WaitForAsync(m => RolledOut(m, 2), name, TimeSpan.FromSeconds(60));
         var rolloutSeconds = clock.Elapsed.TotalSeconds;
         Assert.Equal(1, rolledOut.Rollout?.From);
+        // ModelSync:MaxUnavailable defaults to 1: one worker per step.
+        Assert.All(rolledOut.Rollout!.Steps!, step => Assert.Single(step));
+        Assert.Equal(2, rolledOut.Rollout.Steps!.Length);
 
         PublishClassifier(name, 3, onnx: "corrupt bytes, not a model"u8.ToArray());
         var withBad = await WaitForAsync(m => m.Versions.ContainsKey(3), name, TimeSpan.FromSeconds(30));

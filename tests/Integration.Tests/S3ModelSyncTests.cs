@@ -49,6 +49,9 @@ public sealed class S3ModelSyncTests(S3SystemFixture system) : IClassFixture<S3S
             Assert.True(exit == 0, stderr);
             Assert.Contains($"published {Model} version 2", stdout);
             Assert.Contains("[2/2] model.json", stderr);
+            var publishedAt = clock.Elapsed.TotalSeconds;
+            await WaitForAsync(m => m.Desired == 2, TimeSpan.FromSeconds(30));
+            var validAt = clock.Elapsed.TotalSeconds;
             var rolledOut = await WaitForAsync(m => AllServe(m, 2) && m.Rollout is { State: "succeeded", To: 2 }, TimeSpan.FromSeconds(60));
             var rolloutSeconds = clock.Elapsed.TotalSeconds;
             // Three stale workers, at most two drained at once: two steps.
@@ -111,7 +114,7 @@ public sealed class S3ModelSyncTests(S3SystemFixture system) : IClassFixture<S3S
             var report = ledger.Tally();
             var finals = clients.SelectMany(c => c.Updates.Values).Select(u => u.FirstOrDefault(x => x.IsTerminal)).OfType<JobRecord>()
                 .OrderBy(r => r.FinishedAt).ToList();
-            log?.WriteLine($"{report}; refused {refused.Count}; rollout to v2 {rolloutSeconds:0.0} s, rollback to v1 {rollbackSeconds:0.0} s; " +
+            log?.WriteLine($"{report}; refused {refused.Count}; rollout to v2 {rolloutSeconds:0.0} s (CLI done {publishedAt:0.0} s, valid and desired {validAt:0.0} s), rollback to v1 {rollbackSeconds:0.0} s; " +
                 $"by version: {string.Join(", ", finals.GroupBy(r => r.Version).Select(g => $"v{g.Key}={g.Count()}"))}");
 
             Assert.Empty(refused);
