@@ -177,8 +177,7 @@ public sealed class S3ModelSyncTests(S3SystemFixture system) : IClassFixture<S3S
     private static bool AllServe(AdminModel model, int version) =>
         model.Desired == version && model.Serving.Count == S3SystemFixture.Workers && model.Serving.Values.All(v => v == version);
 
-    private async Task<AdminModel> GetAsync() =>
-        (await _admin.GetFromJsonAsync<AdminModel[]>("/admin/models", Http.Json, Ct))!.Single(m => m.Name == Model);
+    private Task<AdminModel> GetAsync() => WaitForAsync(_ => true, TimeSpan.FromSeconds(30));
 
     private async Task<AdminModel> WaitForAsync(Func<AdminModel, bool> condition, TimeSpan timeout)
     {
@@ -186,8 +185,12 @@ public sealed class S3ModelSyncTests(S3SystemFixture system) : IClassFixture<S3S
         AdminModel? last = null;
         while (DateTime.UtcNow < deadline)
         {
-            var models = await _admin.GetFromJsonAsync<AdminModel[]>("/admin/models", Http.Json, Ct);
-            last = models?.FirstOrDefault(m => m.Name == Model);
+            using var response = await _admin.GetAsync("/admin/models", Ct);
+            // 503 store_unavailable: Redis was slow to answer on a loaded machine; the API says to try again.
+            var models = response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable
+                ? null
+                : await response.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<AdminModel[]>(Http.Json, Ct);
+            last = models?.FirstOrDefault(m => m.Name == Model) ?? last;
             if (last is not null && condition(last))
             {
                 return last;
