@@ -27,6 +27,10 @@ DashboardOptions dashboardOptions;
 try
 {
     model = configuration.GetSection("AppHost").Get<AppModelOptions>() ?? new AppModelOptions();
+    if (model.ModelBucket.ToLowerInvariant() is not ("local" or "s3"))
+    {
+        throw new InvalidOperationException($"--bucket takes 'local' or 's3', not '{model.ModelBucket}'.");
+    }
     dashboardOptions = configuration.GetSection("Dashboard").Get<DashboardOptions>() ?? new DashboardOptions();
     // Aspire's switch for the same thing.
     dashboardOptions.Unsecured |= configuration["ASPIRE_DASHBOARD_UNSECURED_ALLOW_ANONYMOUS"] is "true" or "True" or "1";
