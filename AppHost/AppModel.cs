@@ -12,8 +12,12 @@ public sealed class AppModelOptions
     /// <summary>Port of the first gateway; 0 picks a free one (tests).</summary>
     public int GatewayPort { get; set; } = 8080;
 
-    /// <summary>The model bucket (<c>ConnectionStrings__models</c>): a directory, by default the repository's <c>models/</c>.</summary>
+    /// <summary>The model bucket (<c>ConnectionStrings__models</c>): a directory, by default the repository's <c>models/</c>.
+    /// With the S3 backend, the tree the S3 bucket is seeded from.</summary>
     public string? Models { get; set; }
+
+    /// <summary>Where the model bucket lives: <c>local</c> (the <see cref="Models"/> directory) or <c>s3</c> (a local S3 server, s3rver).</summary>
+    public string ModelBucket { get; set; } = "local";
 
     /// <summary>Key of ModelSync's admin API (header X-Admin-Key); a fresh random one per run unless given.</summary>
     public string AdminKey { get; set; } = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
@@ -37,24 +41,48 @@ public static class AppModel
 
         var cache = builder.AddRedis("cache");
         var messaging = builder.AddRabbitMQ("messaging");
-        var models = builder.AddConnectionString("models", options.Models ?? Path.Combine(Projects.RepositoryInfo.Root, "models"));
+        var modelTree = options.Models ?? Path.Combine(Projects.RepositoryInfo.Root, "models");
+        IResourceBuilder<IResourceWithConnectionString> models;
+        IResourceBuilder<IResource>? bucketServer = null;
+        switch (options.ModelBucket.ToLowerInvariant())
+        {
+            case "local":
+                models = builder.AddConnectionString("models", modelTree);
+                break;
+            case "s3":
+                var s3 = builder.AddS3Bucket("models").WithSeedData(modelTree);
+                models = s3;
+                bucketServer = s3;
+                break;
+            default:
+                throw new ArgumentException($"--bucket takes 'local' or 's3', not '{options.ModelBucket}'.");
+        }
 
         var modelsync = builder.AddProject<Projects.ModelSync>("modelsync")
             .WithReference(cache).WithReference(messaging).WithReference(models)
             .WithEnvironment("ModelSync__AdminKey", options.AdminKey)
             .WaitFor(cache).WaitFor(messaging);
 
+        // Replicas share one cache of fetched versions under the run folder (each file checked against its sha256 once).
         var worker = builder.AddProject<Projects.Worker>("worker")
             .WithReference(cache).WithReference(messaging).WithReference(models)
+            .WithEnvironment("Worker__CacheDirectory", Path.Combine(builder.Options.RunDirectory, "worker-model-cache"))
             .WaitFor(cache).WaitFor(messaging)
             .WithReplicas(options.Workers)
             .WithScaling(maxReplicas: Math.Max(MaxWorkers, options.Workers)); // dashboard +/−
 
+        // The gateway learns the models from what ModelSync publishes in Redis: it needs no access to the bucket.
         var gateway = builder.AddProject<Projects.Gateway>("gateway")
             .WithHttpEndpoint(options.GatewayPort)
-            .WithReference(cache).WithReference(messaging).WithReference(models)
+            .WithReference(cache).WithReference(messaging)
             .WaitFor(cache).WaitFor(messaging)
             .WithReplicas(options.Gateways);
+
+        if (bucketServer is not null)
+        {
+            modelsync.WaitFor(bucketServer);
+            worker.WaitFor(bucketServer);
+        }
 
         foreach (var (name, value) in options.ServiceEnvironment)
         {

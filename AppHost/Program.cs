@@ -4,7 +4,7 @@ using AppHost.Dashboard;
 using AppHost.Hosting;
 using Microsoft.Extensions.Configuration;
 
-// dotnet run --project AppHost [-- --workers N --gateways N --gateway-port P --dashboard-port P --dashboard-unsecured]
+// dotnet run --project AppHost [-- --workers N --gateways N --gateway-port P --bucket local|s3 --models DIR --dashboard-port P --dashboard-unsecured]
 // A bare --dashboard-unsecured is a switch: give it a value so the command-line provider accepts it.
 args = args.Select(a => a == "--dashboard-unsecured" ? "--dashboard-unsecured=true" : a).ToArray();
 var configuration = new ConfigurationBuilder()
@@ -17,6 +17,7 @@ var configuration = new ConfigurationBuilder()
         ["--gateways"] = "AppHost:Gateways",
         ["--gateway-port"] = "AppHost:GatewayPort",
         ["--models"] = "AppHost:Models",
+        ["--bucket"] = "AppHost:ModelBucket",
     })
     .Build();
 
@@ -26,6 +27,10 @@ DashboardOptions dashboardOptions;
 try
 {
     model = configuration.GetSection("AppHost").Get<AppModelOptions>() ?? new AppModelOptions();
+    if (model.ModelBucket.ToLowerInvariant() is not ("local" or "s3"))
+    {
+        throw new InvalidOperationException($"--bucket takes 'local' or 's3', not '{model.ModelBucket}'.");
+    }
     dashboardOptions = configuration.GetSection("Dashboard").Get<DashboardOptions>() ?? new DashboardOptions();
     // Aspire's switch for the same thing.
     dashboardOptions.Unsecured |= configuration["ASPIRE_DASHBOARD_UNSECURED_ALLOW_ANONYMOUS"] is "true" or "True" or "1";

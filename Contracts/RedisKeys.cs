@@ -30,6 +30,12 @@ public static class RedisKeys
     /// <summary>Hash version → JSON <see cref="Models.ModelVersionState"/>: ModelSync's verdict on each published version.</summary>
     public static string ModelVersions(string model) => $"model:{model}:versions";
 
+    /// <summary>Hash version → the manifest (model.json) of each valid version; what gateways learn models from.</summary>
+    public static string ModelManifests(string model) => $"model:{model}:manifests";
+
+    /// <summary>Set by ModelSync when a pass over the bucket completes (Unix ms): until then the model list is not known.</summary>
+    public const string ModelsSynced = "models:synced";
+
     /// <summary>The version workers should serve (string integer); workers load it at start.</summary>
     public static string ModelDesired(string model) => $"model:{model}:desired";
 

@@ -58,6 +58,9 @@ public sealed class DistributedApplicationBuilder(DistributedApplicationOptions 
     public IResourceBuilder<IResourceWithConnectionString> AddConnectionString(string name, string value) =>
         Add<IResourceWithConnectionString>(new ConnectionStringResource(name, value));
 
+    /// <summary>Adds a resource of a kind defined elsewhere (Aspire's <c>builder.AddResource</c>), e.g. <see cref="S3BucketResource"/>.</summary>
+    public IResourceBuilder<T> AddResource<T>(T resource) where T : IResource => Add(resource);
+
     public DistributedApplication Build() => new(Options, _resources);
 
     private IResourceBuilder<T> Add<T>(T resource) where T : IResource

@@ -3,7 +3,8 @@ using Spectre.Console;
 
 namespace Client.Cli;
 
-/// <summary><c>models list</c>: the models the gateway knows, their versions and which versions workers serve.</summary>
+/// <summary><c>models list</c>: the models the gateway knows, their versions and which versions workers serve; with
+/// <c>models publish</c> and <c>models rollback</c>.</summary>
 public static class ModelsCommand
 {
     public static Command Create(CliConsole console)
@@ -32,7 +33,12 @@ public static class ModelsCommand
             WriteTable(console.Ansi, models);
             return ExitCodes.Ok;
         });
-        return new Command("models", "Models served by the gateway") { list };
+        return new Command("models", "Models: list what the gateway serves, publish a version to the bucket, roll back")
+        {
+            list,
+            new ModelsPublishCommand(console),
+            new ModelsRollbackCommand(console),
+        };
     }
 
     public static void WriteTable(IAnsiConsole console, IEnumerable<ModelSummary> models)

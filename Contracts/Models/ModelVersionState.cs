@@ -14,6 +14,7 @@ public sealed record ModelVersionState(string State, string? Reason, DateTimeOff
 }
 
 /// <summary>A rollout of one model to <see cref="To"/>: workers done so far, and how it ended.</summary>
+/// <param name="Steps">The workers drained together in each step (at most ModelSync:MaxUnavailable per step).</param>
 public sealed record ModelRolloutState(
     int? From,
     int To,
@@ -21,7 +22,8 @@ public sealed record ModelRolloutState(
     DateTimeOffset Started,
     DateTimeOffset? Finished,
     IReadOnlyList<string> Done,
-    string? Message);
+    string? Message,
+    IReadOnlyList<IReadOnlyList<string>>? Steps = null);
 
 public static class ModelRolloutStates
 {

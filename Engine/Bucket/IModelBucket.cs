@@ -1,7 +1,8 @@
-// The model bucket as storage: {model}/{version}/{file}. Backends: a local directory (LocalModelBucket); S3 to come.
+// The model bucket as storage: {model}/{version}/{file}. Backends: a local directory (LocalModelBucket) and S3-compatible
+// object storage (S3ModelBucket); ModelBuckets.Open picks one from ConnectionStrings__models.
 namespace Engine.Bucket;
 
-/// <summary>Read access to a versioned model bucket. Paths are relative to a version directory, '/'-separated.</summary>
+/// <summary>Access to a versioned model bucket. Paths are relative to a version directory, '/'-separated.</summary>
 public interface IModelBucket
 {
     /// <summary>A readable description of where the bucket lives (for logs and errors).</summary>
@@ -19,4 +20,7 @@ public interface IModelBucket
     /// <summary>Opens a file of a version for reading.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     Task<Stream> OpenReadAsync(string model, int version, string path, CancellationToken cancellationToken);
+
+    /// <summary>Writes a file of a version whole (publishing; readers never see a partly written file).</summary>
+    Task WriteAsync(string model, int version, string path, Stream content, CancellationToken cancellationToken);
 }

@@ -41,6 +41,26 @@ public sealed class LocalModelBucket(string directory) : IModelBucket
         return Task.FromResult(stream);
     }
 
+    public async Task WriteAsync(string model, int version, string path, Stream content, CancellationToken cancellationToken)
+    {
+        var target = Resolve(model, version.ToString(CultureInfo.InvariantCulture), path);
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        // Written aside, then renamed: a reader sees the whole file or none of it.
+        var staging = $"{target}.{Guid.NewGuid():N}.partial";
+        try
+        {
+            await using (var output = new FileStream(staging, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous))
+            {
+                await content.CopyToAsync(output, cancellationToken);
+            }
+            File.Move(staging, target, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(staging);
+        }
+    }
+
     /// <summary>The local path of a version directory (what ModelManifestLoader reads directly).</summary>
     public string VersionDirectory(string model, int version) => Resolve(model, version.ToString(CultureInfo.InvariantCulture));
 

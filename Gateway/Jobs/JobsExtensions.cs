@@ -17,6 +17,7 @@ public static class JobsExtensions
         builder.Services.AddSingleton<JobPublisher>();
         builder.Services.AddSingleton<ModelCatalog>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelCatalog>());
+        builder.Services.AddHealthChecks().AddCheck<ModelCatalogHealthCheck>("models");
         builder.Services.AddSingleton<JobSubmitter>();
         builder.Services.AddSingleton<JobCanceller>();
         builder.Services.AddSingleton<JobWaiters>();

@@ -1,11 +1,15 @@
+using System.Globalization;
 using System.Text.Json;
-using System.Text.RegularExpressions;
-using ServiceDefaults.Caching;
+using Contracts;
+using Contracts.Models;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using StackExchange.Redis;
 
 namespace Gateway.Models;
 
-/// <summary>A model the gateway accepts jobs for.</summary>
-public sealed record ModelInfo(string Name, string Task, IReadOnlyList<int> Versions, JsonElement Manifest)
+/// <summary>A model the gateway accepts jobs for: its valid versions and the manifest of the newest.</summary>
+/// <param name="Desired">The version ModelSync rolls workers to (pinned or latest valid), when set.</param>
+public sealed record ModelInfo(string Name, string Task, IReadOnlyList<int> Versions, JsonElement Manifest, int? Desired = null)
 {
     public int LatestVersion => Versions[^1];
 
@@ -13,95 +17,119 @@ public sealed record ModelInfo(string Name, string Task, IReadOnlyList<int> Vers
 }
 
 /// <summary>
-/// The models in the bucket (<c>ConnectionStrings__models</c>), rescanned every few seconds: a model
-/// exists when some integer version directory holds a readable <c>model.json</c>.
+/// The models as ModelSync publishes them in Redis, re-read every <see cref="RefreshInterval"/>: a model exists when it has
+/// a version ModelSync found valid (its manifest stored beside the verdict). The gateway never reads the bucket itself, so
+/// it needs neither bucket access nor credentials, and it agrees with ModelSync and the workers on which models exist.
 /// </summary>
-public sealed partial class ModelCatalog(IConfiguration configuration, ILogger<ModelCatalog> log) : BackgroundService
+public sealed partial class ModelCatalog(IConnectionMultiplexer redis, ILogger<ModelCatalog> log) : BackgroundService
 {
-    private static readonly TimeSpan RescanInterval = TimeSpan.FromSeconds(5);
-    private readonly string _bucket = configuration.GetRequiredConnectionString("models", "the model bucket (a directory path)");
+    private static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(2);
     private volatile IReadOnlyDictionary<string, ModelInfo> _models = new Dictionary<string, ModelInfo>();
 
     public IReadOnlyCollection<ModelInfo> All => _models.Values.OrderBy(m => m.Name, StringComparer.Ordinal).ToList();
 
+    /// <summary>Whether ModelSync has finished a pass over the bucket, so the list is known (possibly empty).</summary>
+    public bool IsSynced { get; private set; }
+
     public bool TryGet(string name, out ModelInfo model) => _models.TryGetValue(name, out model!);
 
-    /// <summary>Model names are what queues and keys are made of: lower-case letters, digits, '.', '_' and '-'.</summary>
-    public static bool IsValidName(string name) => ValidName().IsMatch(name);
+    public static bool IsValidName(string name) => ModelNames.IsValid(name);
 
-    public void Scan()
+    public async Task RefreshAsync()
     {
+        var db = redis.GetDatabase();
+        var synced = db.KeyExistsAsync(RedisKeys.ModelsSynced);
+        var names = (await db.SetMembersAsync(RedisKeys.Models)).Select(v => (string)v!).Where(IsValidName).ToList();
+        var reads = names.Select(name => (
+            Name: name,
+            Versions: db.HashGetAllAsync(RedisKeys.ModelVersions(name)),
+            Manifests: db.HashGetAllAsync(RedisKeys.ModelManifests(name)),
+            Desired: db.StringGetAsync(RedisKeys.ModelDesired(name)))).ToList();
         var models = new Dictionary<string, ModelInfo>(StringComparer.Ordinal);
-        if (Directory.Exists(_bucket))
+        foreach (var read in reads)
         {
-            foreach (var modelDir in Directory.EnumerateDirectories(_bucket))
+            var valid = (await read.Versions)
+                .Where(e => IsValidVerdict((string?)e.Value))
+                .Select(e => (string)e.Name!)
+                .ToHashSet(StringComparer.Ordinal);
+            var manifests = (await read.Manifests)
+                .Where(e => valid.Contains((string)e.Name!))
+                .Select(e => (Version: int.Parse((string)e.Name!, CultureInfo.InvariantCulture), Json: (string)e.Value!))
+                .OrderBy(e => e.Version)
+                .ToList();
+            var desiredValue = await read.Desired;
+            if (manifests.Count == 0 || TryParse(manifests[^1].Json) is not { } manifest)
             {
-                var name = Path.GetFileName(modelDir);
-                if (!IsValidName(name))
-                {
-                    continue;
-                }
-                var versions = new List<(int Version, JsonElement Manifest)>();
-                foreach (var versionDir in Directory.EnumerateDirectories(modelDir))
-                {
-                    if (int.TryParse(Path.GetFileName(versionDir), out var version) && version > 0
-                        && TryReadManifest(Path.Combine(versionDir, "model.json")) is { } manifest)
-                    {
-                        versions.Add((version, manifest));
-                    }
-                }
-                if (versions.Count > 0)
-                {
-                    versions.Sort((a, b) => a.Version.CompareTo(b.Version));
-                    var latest = versions[^1].Manifest;
-                    var task = latest.TryGetProperty("task", out var t) ? t.GetString() ?? "tensor" : "tensor";
-                    models[name] = new ModelInfo(name, task, versions.Select(v => v.Version).ToList(), latest);
-                }
+                continue;
             }
+
+            var task = manifest.TryGetProperty("task", out var t) ? t.GetString() ?? "tensor" : "tensor";
+            int? desired = desiredValue.HasValue && int.TryParse((string)desiredValue!, NumberStyles.None, CultureInfo.InvariantCulture, out var d) ? d : null;
+            models[read.Name] = new ModelInfo(read.Name, task, [.. manifests.Select(m => m.Version)], manifest, desired);
         }
+
         _models = models;
+        IsSynced = await synced;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(RescanInterval);
+        using var timer = new PeriodicTimer(RefreshInterval);
         do
         {
             try
             {
-                Scan();
+                await RefreshAsync();
             }
-            catch (IOException e)
+            catch (Exception e) when (e is RedisException or TimeoutException)
             {
-                LogScanFailed(_bucket, e.Message);
+                // The last list stays in force; jobs cannot be stored without Redis anyway.
+                LogRefreshFailed(e.Message);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    private JsonElement? TryReadManifest(string path)
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private static bool IsValidVerdict(string? json)
     {
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            return json is not null && JsonSerializer.Deserialize<ModelVersionState>(json, Json)?.IsValid == true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private JsonElement? TryParse(string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
             return doc.RootElement.Clone();
         }
-        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+        catch (JsonException e)
         {
-            if (File.Exists(path))
-            {
-                LogBadManifest(path, e.Message);
-            }
+            LogBadManifest(e.Message);
             return null;
         }
     }
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
-    private static partial Regex ValidName();
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the model list from Redis failed: {Reason}")]
+    private partial void LogRefreshFailed(string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Scanning the model bucket {Bucket} failed: {Reason}")]
-    private partial void LogScanFailed(string bucket, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipping a manifest that does not parse: {Reason}")]
+    private partial void LogBadManifest(string reason);
+}
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipping unreadable manifest {Path}: {Reason}")]
-    private partial void LogBadManifest(string path, string reason);
+/// <summary>Not ready until ModelSync has listed the bucket once: before that every model would look unknown.</summary>
+internal sealed class ModelCatalogHealthCheck(ModelCatalog catalog) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(catalog.IsSynced
+            ? HealthCheckResult.Healthy($"{catalog.All.Count} model(s)")
+            : HealthCheckResult.Unhealthy("waiting for ModelSync's first pass over the model bucket"));
 }

@@ -85,7 +85,7 @@ public static class OpenInferenceApi
             return NotFound(model, version);
         }
         var serving = (await ServingVersionsAsync(redis)).GetValueOrDefault(info.Name) ?? [];
-        var wanted = version ?? info.LatestVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var wanted = version ?? (info.Desired ?? info.LatestVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
         return serving.Contains(wanted) ? TypedResults.Ok() : Error(400, $"model '{model}' version {wanted} is not being served by any worker");
     }
 

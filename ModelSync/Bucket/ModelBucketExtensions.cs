@@ -22,16 +22,19 @@ public sealed class ModelSyncOptions
 
     /// <summary>Where versions are copied for validation; a private temporary directory when empty.</summary>
     public string? CacheDirectory { get; set; }
+
+    /// <summary>How many workers a rollout drains at once (each waits for its replacement before the next goes).</summary>
+    public int MaxUnavailable { get; set; } = 1;
 }
 
 public static class ModelBucketExtensions
 {
-    /// <summary>The model bucket from <c>ConnectionStrings__models</c> (a directory path), its local cache and the validator.</summary>
+    /// <summary>The model bucket from <c>ConnectionStrings__models</c> (a directory or an s3:// URL), its local cache and the validator.</summary>
     public static IHostApplicationBuilder AddModelBucket(this IHostApplicationBuilder builder, string connectionName)
     {
-        var location = builder.Configuration.GetRequiredConnectionString(connectionName, "the model bucket (a directory path)");
+        var location = builder.Configuration.GetRequiredConnectionString(connectionName, ModelBuckets.Description);
         builder.Services.Configure<ModelSyncOptions>(builder.Configuration.GetSection(ModelSyncOptions.Section));
-        builder.Services.AddSingleton<IModelBucket>(new LocalModelBucket(location));
+        builder.Services.AddSingleton(ModelBuckets.Open(location));
         builder.Services.AddSingleton(sp =>
         {
             var configured = sp.GetRequiredService<IOptions<ModelSyncOptions>>().Value.CacheDirectory;
@@ -41,9 +44,30 @@ public static class ModelBucketExtensions
                 : new ModelCache(sp.GetRequiredService<IModelBucket>(), configured);
         });
         builder.Services.AddSingleton(sp => new ModelVersionValidator(sp.GetRequiredService<ModelCache>(), new RunnerOptions()));
-        builder.Services.AddHealthChecks().AddCheck(connectionName, () => Directory.Exists(location)
-            ? HealthCheckResult.Healthy($"bucket {location}")
-            : HealthCheckResult.Unhealthy($"model bucket directory {location} does not exist"));
+        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
+            connectionName, sp => new BucketHealthCheck(sp.GetRequiredService<IModelBucket>()), failureStatus: null, tags: null));
         return builder;
+    }
+}
+
+/// <summary>Healthy while the bucket can be listed (a directory that exists, an S3 bucket that answers).</summary>
+internal sealed class BucketHealthCheck(IModelBucket bucket) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (bucket is LocalModelBucket local && !Directory.Exists(local.Root))
+        {
+            return HealthCheckResult.Unhealthy($"model bucket directory {local.Root} does not exist");
+        }
+
+        try
+        {
+            var models = await bucket.ListModelsAsync(cancellationToken);
+            return HealthCheckResult.Healthy($"bucket {bucket.Location}: {models.Count} model(s)");
+        }
+        catch (IOException e)
+        {
+            return HealthCheckResult.Unhealthy(e.Message);
+        }
     }
 }

@@ -41,9 +41,18 @@ public sealed partial class BucketWatcher(
         foreach (var model in models)
         {
             var known = await store.GetVersionsAsync(model);
+            var withManifest = await store.GetManifestVersionsAsync(model);
             foreach (var version in await bucket.ListVersionsAsync(model, cancellationToken))
             {
-                if (!known.ContainsKey(version) && await bucket.GetPublishedAsync(model, version, cancellationToken) is { } published)
+                if (known.TryGetValue(version, out var state))
+                {
+                    // Judged before gateways learned models from Redis: give them the manifest once.
+                    if (state.IsValid && !withManifest.Contains(version) && await bucket.GetPublishedAsync(model, version, cancellationToken) is { } old)
+                    {
+                        await store.SetManifestAsync(model, version, old.ManifestJson);
+                    }
+                }
+                else if (await bucket.GetPublishedAsync(model, version, cancellationToken) is { } published)
                 {
                     fresh.Add(published);
                 }
@@ -54,6 +63,12 @@ public sealed partial class BucketWatcher(
         foreach (var published in fresh.OrderBy(v => v.Manifest?.Task == ModelTask.Ocr))
         {
             var outcome = await validator.ValidateAsync(published, cancellationToken);
+            if (outcome.IsValid)
+            {
+                // Before the verdict: whoever sees a valid version finds its manifest.
+                await store.SetManifestAsync(published.Model, published.Version, published.ManifestJson);
+            }
+
             await store.SetVersionAsync(published.Model, published.Version, new ModelVersionState(
                 outcome.IsValid ? ModelVersionStates.Valid : ModelVersionStates.Invalid, outcome.Reason, time.GetUtcNow()));
             if (outcome.IsValid)
@@ -74,6 +89,8 @@ public sealed partial class BucketWatcher(
                 await UpdateDesiredAsync(model);
             }
         }
+
+        await store.SetSyncedAsync(time.GetUtcNow());
     }
 
     /// <summary>Sets desired to the pinned version when it is valid, else to the latest valid version.</summary>

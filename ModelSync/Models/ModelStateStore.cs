@@ -39,6 +39,18 @@ public sealed class ModelStateStore(IConnectionMultiplexer redis)
         await Db.HashSetAsync(RedisKeys.ModelVersions(model), version.ToString(CultureInfo.InvariantCulture), JsonSerializer.Serialize(state, Json));
     }
 
+    /// <summary>Stores the manifest of a valid version, for the gateways.</summary>
+    public Task SetManifestAsync(string model, int version, string json) =>
+        Db.HashSetAsync(RedisKeys.ModelManifests(model), version.ToString(CultureInfo.InvariantCulture), json);
+
+    public async Task<IReadOnlySet<int>> GetManifestVersionsAsync(string model) =>
+        (await Db.HashKeysAsync(RedisKeys.ModelManifests(model)))
+            .Select(v => int.Parse((string)v!, CultureInfo.InvariantCulture)).ToHashSet();
+
+    /// <summary>Marks a completed pass over the bucket.</summary>
+    public Task SetSyncedAsync(DateTimeOffset at) =>
+        Db.StringSetAsync(RedisKeys.ModelsSynced, at.ToUnixTimeMilliseconds());
+
     public async Task<int?> GetDesiredAsync(string model) => ParseVersion(await Db.StringGetAsync(RedisKeys.ModelDesired(model)));
 
     public Task SetDesiredAsync(string model, int version) =>

@@ -1,6 +1,6 @@
-// Rolls workers over to each model's desired version, one worker at a time: tell it to drain and exit, wait for its
-// replacement (same instance with a new pid, or a new instance) to report ready with the desired version, then the
-// next. A replacement that is not ready in time rolls the model back to the version it was rolling from, pinned.
+// Rolls workers over to each model's desired version, ModelSync:MaxUnavailable workers at a time (default 1): tell them to
+// drain and exit, wait for their replacements (same instance with a new pid, or a new instance) to report ready with the
+// desired version, then the next. A replacement that is not ready in time rolls the model back to the version it was rolling from, pinned.
 using Contracts.Models;
 using Microsoft.Extensions.Options;
 using ModelSync.Bucket;
@@ -81,23 +81,34 @@ public sealed partial class RolloutCoordinator(
             LogRolloutStarted(model, from, desired, stale.Count);
         }
 
-        var target = stale[0];
+        // Up to MaxUnavailable workers go at once; the next step waits until each has come back with the desired version.
+        var targets = stale.Take(Math.Max(1, options.Value.MaxUnavailable)).ToList();
         var before = workers.Select(w => (w.Instance, w.Pid)).ToHashSet();
-        await store.SendCommandAsync(target.Instance, WorkerCommandNames.Drain);
-        LogDraining(model, target.Instance, desired);
+        rollout = rollout with { Steps = [.. rollout.Steps ?? [], [.. targets.Select(t => t.Instance)]] };
+        await store.SetRolloutAsync(model, rollout);
+        foreach (var target in targets)
+        {
+            await store.SendCommandAsync(target.Instance, WorkerCommandNames.Drain);
+            LogDraining(model, target.Instance, desired);
+        }
 
         var deadline = time.GetUtcNow() + options.Value.RolloutTimeout;
         while (time.GetUtcNow() < deadline)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(500), time, cancellationToken);
-            var replacement = (await store.ListWorkersAsync()).FirstOrDefault(w =>
+            // A replacement is a target back with a new pid, or an instance that did not exist before the step.
+            var replacements = (await store.ListWorkersAsync()).Where(w =>
                 !before.Contains((w.Instance, w.Pid))
-                && (w.Instance == target.Instance || !before.Any(b => b.Instance == w.Instance))
-                && w.Ready && w.Models.TryGetValue(model, out var v) && v == desired);
-            if (replacement is not null)
+                && (targets.Any(t => t.Instance == w.Instance) || !before.Any(b => b.Instance == w.Instance))
+                && w.Ready && w.Models.TryGetValue(model, out var v) && v == desired).ToList();
+            if (replacements.Count >= targets.Count)
             {
-                await store.SetRolloutAsync(model, rollout with { Done = [.. rollout.Done, replacement.Instance] });
-                LogWorkerDone(model, replacement.Instance, desired);
+                await store.SetRolloutAsync(model, rollout with { Done = [.. rollout.Done, .. replacements.Select(r => r.Instance)] });
+                foreach (var replacement in replacements)
+                {
+                    LogWorkerDone(model, replacement.Instance, desired);
+                }
+
                 return;
             }
 
@@ -108,7 +119,7 @@ public sealed partial class RolloutCoordinator(
             }
         }
 
-        await RollBackAsync(model, rollout, $"worker {target.Instance} was not ready with version {desired} within {options.Value.RolloutTimeout.TotalSeconds:0} s");
+        await RollBackAsync(model, rollout, $"worker {string.Join(", ", targets.Select(t => t.Instance))} was not ready with version {desired} within {options.Value.RolloutTimeout.TotalSeconds:0} s");
     }
 
     /// <summary>Pins the version the rollout came from, so the next passes roll every worker back to it.</summary>

@@ -27,7 +27,8 @@ public static class RedisExtensions
         options.AbortOnConnectFail = false;
         options.ConnectTimeout = Math.Max(options.ConnectTimeout, 5000);
         options.ConnectRetry = Math.Max(options.ConnectRetry, 3);
-        // The few synchronous calls left (none on the job path) should survive a loaded 2-core machine.
+        // 1.2.6 waits 1 s for a synchronous reply (SCAN pages, say); newer clients wait 5 s. On a loaded machine 1 s fails
+        // calls Redis would have answered.
         options.SyncTimeout = Math.Max(options.SyncTimeout, 5000);
         return ConnectionMultiplexer.Connect(options);
     }

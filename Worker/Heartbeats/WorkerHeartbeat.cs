@@ -18,22 +18,24 @@ public static class WorkerHeartbeatExtensions
 }
 
 /// <summary>
-/// Publishes this replica's state to Redis every <see cref="Interval"/> with a short TTL, so the
-/// dashboard and ModelSync see live workers and a dead one disappears by itself.
+/// Publishes this replica's state to Redis every <c>Worker:HeartbeatInterval</c> (2 s) with a short TTL, so the
+/// dashboard and ModelSync see live workers and a dead one disappears by itself. Until the replica is ready it beats
+/// every 250 ms, so a rollout waiting for it hears "ready" at once rather than up to an interval later.
 /// </summary>
 public sealed partial class WorkerHeartbeat(
-    IConnectionMultiplexer redis, ServiceIdentity identity, ModelHost models, WorkerStats stats, JobConsumer consumer, ILogger<WorkerHeartbeat> log)
+    IConnectionMultiplexer redis, ServiceIdentity identity, ModelHost models, WorkerStats stats, JobConsumer consumer,
+    Microsoft.Extensions.Options.IOptions<WorkerOptions> options, ILogger<WorkerHeartbeat> log)
     : BackgroundService
 {
-    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
-    private static readonly TimeSpan Ttl = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan StartingInterval = TimeSpan.FromMilliseconds(250);
+    private readonly TimeSpan _ttl = options.Value.HeartbeatInterval * 5;
     private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(Interval);
-        do
+        while (!stoppingToken.IsCancellationRequested)
         {
+            var ready = consumer.IsConsuming;
             try
             {
                 await WorkerHeartbeats.WriteAsync(redis.GetDatabase(), identity.InstanceId,
@@ -42,7 +44,7 @@ public sealed partial class WorkerHeartbeat(
                     new HashEntry("pid", Environment.ProcessId),
                     new HashEntry("started", _started.ToUnixTimeMilliseconds()),
                     new HashEntry("seen", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()),
-                    new HashEntry("ready", consumer.IsConsuming ? 1 : 0),
+                    new HashEntry("ready", ready ? 1 : 0),
                     new HashEntry("models", string.Join(",", models.Runners.Select(r => $"{r.Model}:{r.Version}"))),
                     new HashEntry("serves", string.Join(",", models.Serves)),
                     new HashEntry("inFlight", stats.InFlight),
@@ -52,14 +54,22 @@ public sealed partial class WorkerHeartbeat(
                     new HashEntry("failed", stats.Failed),
                     new HashEntry("meanBatchSize", stats.MeanBatchSize),
                     new HashEntry("busyMs", (long)stats.BusyTime.TotalMilliseconds),
-                ], Ttl);
+                ], _ttl);
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
                 LogHeartbeatFailed(e.Message);
             }
+
+            try
+            {
+                await Task.Delay(ready ? options.Value.HeartbeatInterval : StartingInterval, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)

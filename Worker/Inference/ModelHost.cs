@@ -1,5 +1,6 @@
 using System.Globalization;
 using Contracts;
+using Engine.Bucket;
 using Engine.Inference;
 using Engine.Models;
 using ServiceDefaults.Caching;
@@ -26,62 +27,119 @@ public sealed class WorkerOptions
     /// <c>/alive</c> then fails and the supervisor (the AppHost, a Kubernetes liveness probe) replaces the process.
     /// </summary>
     public TimeSpan HangTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How often the heartbeat is written once ready (its TTL is five intervals).</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Where model versions are copied from the bucket (shareable by replicas); a private temporary one when empty.</summary>
+    public string? CacheDirectory { get; set; }
 }
 
 /// <summary>
-/// The model versions this replica serves, loaded from the bucket at start: per model the version ModelSync set as
-/// desired in Redis, or the latest valid one when none is set (or Redis cannot say). A new version arrives by a restart.
+/// The model versions this replica serves, loaded at start through the bucket (<c>ConnectionStrings__models</c>: a directory
+/// or S3) into a local cache, every listed file checked against its sha256: per model the version ModelSync set as desired
+/// in Redis, or the newest published one when none is set (or Redis cannot say). A new version arrives by a restart.
 /// </summary>
 public sealed partial class ModelHost(
-    IConfiguration configuration, IConnectionMultiplexer redis, Microsoft.Extensions.Options.IOptions<WorkerOptions> options, ILogger<ModelHost> log)
+    IModelBucket bucket, IConnectionMultiplexer redis, Microsoft.Extensions.Options.IOptions<WorkerOptions> options, ILogger<ModelHost> log)
     : IDisposable
 {
-    private readonly List<IModelRunner> _runners = [];
+    // Replaced whole once loading is done: the heartbeat reads it meanwhile.
+    private volatile IReadOnlyList<IModelRunner> _runners = [];
+    private ModelRunnerFactory? _factory;
+    private readonly ModelCache _cache = string.IsNullOrWhiteSpace(options.Value.CacheDirectory)
+        ? new ModelCache(bucket, Directory.CreateTempSubdirectory("worker-models-").FullName, ownsDirectory: true)
+        : new ModelCache(bucket, options.Value.CacheDirectory);
 
     public IReadOnlyList<IModelRunner> Runners => _runners;
 
-    public string Bucket { get; } = configuration.GetRequiredConnectionString("models", "the model bucket (a directory path)");
-
-    public void Load()
+    public async Task LoadAsync(CancellationToken cancellationToken)
     {
-        var catalog = ModelCatalog.Scan(Bucket);
-        var wanted = options.Value.Models.Length > 0 ? options.Value.Models.ToHashSet(StringComparer.Ordinal) : null;
-        var factory = new ModelRunnerFactory(catalog, new RunnerOptions(options.Value.IntraOpThreads));
-        var desired = ReadDesiredVersions(catalog);
-        foreach (var model in catalog.Models)
+        var published = (await bucket.ListPublishedAsync(cancellationToken)).Where(v => v.Manifest is not null).ToList();
+        var names = published.Select(v => v.Model).Distinct(StringComparer.Ordinal).ToList();
+        var wanted = options.Value.Models.Length > 0 ? options.Value.Models.ToHashSet(StringComparer.Ordinal) : names.ToHashSet(StringComparer.Ordinal);
+        var desired = ReadDesiredVersions(names);
+        var chosen = new Dictionary<string, PublishedVersion>(StringComparer.Ordinal);
+        foreach (var name in names)
         {
-            if (wanted is not null && !wanted.Contains(model.Name))
+            if (desired.TryGetValue(name, out var version) && version is null)
             {
+                if (wanted.Contains(name))
+                {
+                    LogSkipped(name, "ModelSync found no valid version");
+                }
                 continue;
             }
-            if (desired.TryGetValue(model.Name, out var version) && version is null)
+            var versions = published.Where(v => v.Model == name).ToList();
+            var pick = version is { } d ? versions.FirstOrDefault(v => v.Version == d) : versions.MaxBy(v => v.Version);
+            if (pick is null)
             {
-                LogSkipped(model.Name, "ModelSync found no valid version");
+                if (wanted.Contains(name))
+                {
+                    LogSkipped(name, $"version {version} is not published in the bucket");
+                }
                 continue;
             }
-            var chosen = version is { } v
-                ? model.Versions.FirstOrDefault(c => c.Version == v && c.IsValid) ?? model.Latest
-                : model.Latest;
-            if (chosen is not { IsValid: true, Definition: { } definition })
+            chosen[name] = pick;
+        }
+
+        // A pipeline needs its stages: fetch them too, at the versions this replica would serve them.
+        var needed = chosen.Values.Where(v => wanted.Contains(v.Model)).ToList();
+        foreach (var stage in needed.SelectMany(v => v.Manifest!.Pipeline is { } p ? new[] { p.Detection, p.Classification, p.Recognition } : []).ToList())
+        {
+            if (stage is not null && chosen.TryGetValue(stage, out var s) && !needed.Contains(s))
+            {
+                needed.Add(s);
+            }
+        }
+        var fetched = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var version in needed)
+        {
+            try
+            {
+                await _cache.FetchAsync(version, cancellationToken);
+                fetched[version.Model] = version.Version;
+            }
+            catch (Exception e) when (e is BucketIntegrityException or IOException or UnauthorizedAccessException)
+            {
+                // A file that does not match its sha256 never runs here; ModelSync sees this replica not come up with it.
+                LogSkipped(version.Model, $"version {version.Version} cannot be fetched: {e.Message}");
+            }
+        }
+
+        // Only the chosen versions: a pipeline's stages resolve to what this replica serves, not to the newest in the cache.
+        var scanned = ModelCatalog.Scan(_cache.Root);
+        var catalog = scanned with
+        {
+            Models = [.. scanned.Models.Where(m => fetched.ContainsKey(m.Name))
+                .Select(m => m with { Versions = [.. m.Versions.Where(v => v.Version == fetched[m.Name])] })],
+        };
+        // The factory owns the runners (a pipeline shares its stages'): it lives as long as this host.
+        var factory = _factory = new ModelRunnerFactory(catalog, new RunnerOptions(options.Value.IntraOpThreads));
+        var runners = new List<IModelRunner>();
+        foreach (var model in catalog.Models.Where(m => wanted.Contains(m.Name)))
+        {
+            if (model.Latest is not { Definition: { } definition } chosenVersion)
             {
                 LogSkipped(model.Name, string.Join("; ", model.Versions.LastOrDefault()?.Problems ?? ["no valid version"]));
                 continue;
             }
             try
             {
-                _runners.Add(factory.Create(definition));
+                runners.Add(factory.Create(definition));
             }
             catch (Exception e) when (e is Engine.Onnx.OnnxRuntimeException or InvalidOperationException or ArgumentException)
             {
                 // One bad model (ModelSync marks it invalid) must not keep this replica from serving the others.
-                LogSkipped(model.Name, $"version {chosen.Version} cannot be loaded: {e.Message}");
+                LogSkipped(model.Name, $"version {chosenVersion.Version} cannot be loaded: {e.Message}");
                 continue;
             }
-            LogLoaded(model.Name, chosen.Version);
+            LogLoaded(model.Name, chosenVersion.Version);
         }
-        if (wanted is not null && wanted.Except(_runners.Select(r => r.Model)).ToList() is { Count: > 0 } missing)
+        _runners = runners;
+        if (options.Value.Models.Length > 0 && wanted.Except(runners.Select(r => r.Model)).ToList() is { Count: > 0 } missing)
         {
-            throw new InvalidOperationException($"Worker:Models names models that are not in the bucket {Bucket} or not valid: {string.Join(", ", missing)}");
+            throw new InvalidOperationException($"Worker:Models names models that are not in the bucket {bucket.Location} or not valid: {string.Join(", ", missing)}");
         }
     }
 
@@ -92,16 +150,20 @@ public sealed partial class ModelHost(
     /// Per model judged by ModelSync: its desired version, or null when ModelSync found none valid (not served).
     /// Models ModelSync has not judged (or no Redis answer) are absent: the latest valid version is served.
     /// </summary>
-    private Dictionary<string, int?> ReadDesiredVersions(ModelCatalog catalog)
+    private Dictionary<string, int?> ReadDesiredVersions(IReadOnlyList<string> models)
     {
         var desired = new Dictionary<string, int?>(StringComparer.Ordinal);
+        if (models.Count == 0)
+        {
+            return desired;
+        }
         try
         {
             var db = redis.GetDatabase();
-            var values = db.StringGet([.. catalog.Models.Select(m => (RedisKey)RedisKeys.ModelDesired(m.Name))]);
+            var values = db.StringGet([.. models.Select(m => (RedisKey)RedisKeys.ModelDesired(m))]);
             for (var i = 0; i < values.Length; i++)
             {
-                var name = catalog.Models[i].Name;
+                var name = models[i];
                 if (values[i].HasValue && int.TryParse((string)values[i]!, NumberStyles.None, CultureInfo.InvariantCulture, out var version))
                 {
                     desired[name] = version;
@@ -127,6 +189,8 @@ public sealed partial class ModelHost(
         {
             runner.Dispose();
         }
+        _factory?.Dispose();
+        _cache.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Serving {Model} version {Version}")]

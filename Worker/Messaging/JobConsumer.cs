@@ -38,7 +38,7 @@ public sealed partial class JobConsumer(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield(); // load models off the host's start-up path
-        models.Load();
+        await models.LoadAsync(stoppingToken);
         var connection = await rabbit.GetAsync(stoppingToken);
         var computeGate = new SemaphoreSlim(workerOptions.Value.ConcurrentBatches);
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using ServiceDefaults.Caching;
 using ServiceDefaults.Jobs;
 using Worker.Batching;
 using Worker.Inference;
@@ -15,6 +16,8 @@ public static class WorkerPipelineExtensions
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<JobStore>();
         builder.Services.AddSingleton<WorkerStats>();
+        builder.Services.AddSingleton(Engine.Bucket.ModelBuckets.Open(
+            builder.Configuration.GetRequiredConnectionString("models", Engine.Bucket.ModelBuckets.Description)));
         builder.Services.AddSingleton<ModelHost>();
         builder.Services.AddSingleton<JobConsumer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JobConsumer>());

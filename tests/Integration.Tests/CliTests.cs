@@ -133,7 +133,7 @@ public sealed class CliTests(SystemFixture system)
     }
 
     /// <summary>Runs the built CLI (Client/bin/{configuration}/net10.0/Client.dll) in the fixtures directory.</summary>
-    private static async Task<(int Exit, string Stdout, string Stderr)> RunCliAsync(params string[] args)
+    internal static async Task<(int Exit, string Stdout, string Stderr)> RunCliAsync(params string[] args)
     {
         // This assembly runs from tests/Integration.Tests/bin/{configuration}/net10.0/: the CLI was built alongside.
         var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;

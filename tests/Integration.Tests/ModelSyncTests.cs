@@ -91,6 +91,8 @@ public sealed class ModelSyncTests(SystemFixture system) : IDisposable
         var rolledOut = await WaitForAsync(m => RolledOut(m, 2), name, TimeSpan.FromSeconds(60));
         var rolloutSeconds = clock.Elapsed.TotalSeconds;
         Assert.Equal(1, rolledOut.Rollout?.From);
+        // ModelSync:MaxUnavailable defaults to 1: one worker per step (a worker that restarted meanwhile needs none).
+        Assert.All(rolledOut.Rollout!.Steps!, step => Assert.Single(step));
 
         PublishClassifier(name, 3, onnx: "corrupt bytes, not a model"u8.ToArray());
         var withBad = await WaitForAsync(m => m.Versions.ContainsKey(3), name, TimeSpan.FromSeconds(30));
@@ -226,4 +228,4 @@ public sealed record AdminModel(
 
 public sealed record AdminVersion(string State, string? Reason);
 
-public sealed record AdminRollout(int? From, int To, string State, string? Message);
+public sealed record AdminRollout(int? From, int To, string State, string? Message, string[][]? Steps = null);
