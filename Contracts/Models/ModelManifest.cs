@@ -106,8 +106,8 @@ public static class ColorOrders
 /// <c>fixed</c>: stretch to Width×Height.
 /// <c>fixed-height</c>: scale to Height keeping the ratio, width = ceil(Height·w/h) capped at MaxWidth; the tensor is
 /// max(MinWidth, widest image of the batch) wide, rounded up to WidthMultiple, padded on the right.
-/// <c>max-side</c>: shrink (never enlarge) so the longer side is at most MaxSide, then round each side to the
-/// nearest multiple of Multiple (at least Multiple).
+/// <c>max-side</c>: shrink so the longer side is at most MaxSide, or enlarge so the shorter side is at least MinSide
+/// (when set), then round each side to the nearest multiple of Multiple (at least Multiple).
 /// <c>none</c>: the image as it is.
 /// </summary>
 public sealed record ResizeSpec
@@ -124,9 +124,27 @@ public sealed record ResizeSpec
 
     public int? WidthMultiple { get; init; }
 
+    /// <summary>
+    /// For <c>fixed-height</c>: what happens to an image wider than MaxWidth at that height. <c>squash</c> (the
+    /// default, PaddleOCR's rule) narrows it to MaxWidth; <c>windows</c> keeps its proportions and cuts it into
+    /// overlapping MaxWidth-wide windows whose scores are averaged (image classification only).
+    /// </summary>
+    public string? Overflow { get; init; }
+
     public int? MaxSide { get; init; }
 
+    /// <summary>For <c>max-side</c>: an image whose shorter side is below this is enlarged to it first (PaddleOCR 3's limit_type "min").</summary>
+    public int? MinSide { get; init; }
+
     public int? Multiple { get; init; }
+}
+
+public static class ResizeOverflows
+{
+    public const string Squash = "squash";
+    public const string Windows = "windows";
+
+    public static readonly IReadOnlyList<string> All = [Squash, Windows];
 }
 
 public static class ResizeModes
@@ -182,6 +200,12 @@ public sealed record PipelineSpec
 
     /// <summary>A line is rotated 180° only when the classifier says "180" with at least this score.</summary>
     public float RotateThreshold { get; init; } = 0.9f;
+
+    /// <summary>
+    /// Each detected box is widened by this fraction of its height on every side before it is cut out for the
+    /// classifier and the recognizer (the box reported stays the detector's).
+    /// </summary>
+    public float CropMargin { get; init; }
 }
 
 public sealed record BatchingSpec

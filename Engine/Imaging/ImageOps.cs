@@ -138,6 +138,32 @@ public static class ImageOps
     }
 
     /// <summary>
+    /// The quad (top-left, top-right, bottom-right, bottom-left) with every side pushed out by <paramref name="distance"/>:
+    /// each corner moves away from its two neighbours along their edges, so a rectangle grows by the distance on each side.
+    /// </summary>
+    public static PointF[] WidenQuad(ReadOnlySpan<PointF> quad, float distance)
+    {
+        RequireQuad(quad);
+        var result = new PointF[4];
+        for (var i = 0; i < 4; i++)
+        {
+            var (p, next, previous) = (quad[i], quad[(i + 1) % 4], quad[(i + 3) % 4]);
+            var (ax, ay) = Away(p, next, distance);
+            var (bx, by) = Away(p, previous, distance);
+            result[i] = new PointF(p.X + ax + bx, p.Y + ay + by);
+        }
+
+        return result;
+
+        static (float X, float Y) Away(PointF from, PointF to, float distance)
+        {
+            float dx = from.X - to.X, dy = from.Y - to.Y;
+            var length = MathF.Sqrt((dx * dx) + (dy * dy));
+            return length < 1e-6f ? (0f, 0f) : (dx / length * distance, dy / length * distance);
+        }
+    }
+
+    /// <summary>
     /// PaddleOCR's get_rotate_crop_image: warps the quad to <see cref="QuadCropSize"/> and, when the result is at least
     /// 1.5× taller than wide (vertical text), rotates it 90° counter-clockwise.
     /// </summary>

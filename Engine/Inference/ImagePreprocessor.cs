@@ -3,8 +3,11 @@ using Engine.Imaging;
 
 namespace Engine.Inference;
 
-/// <summary>A batch of images as one NCHW float tensor, with each image's resized size.</summary>
-public sealed record ImageBatch(float[] Data, long[] Shape, (int Width, int Height)[] Resized);
+/// <summary>
+/// A batch of images as one NCHW float tensor, with each row's resized size. <paramref name="Owners"/> is null when
+/// row i is image i; otherwise it gives each row's image (an image cut into several windows fills several rows).
+/// </summary>
+public sealed record ImageBatch(float[] Data, long[] Shape, (int Width, int Height)[] Resized, int[]? Owners = null);
 
 /// <summary>
 /// Turns decoded images into a model's input tensor as its manifest says: resize mode, colour order,
@@ -60,12 +63,22 @@ public sealed class ImagePreprocessor
         };
     }
 
-    /// <summary>PaddleOCR's detection resize: shrink so the longer side is at most MaxSide, each side rounded to the nearest multiple.</summary>
+    /// <summary>
+    /// PaddleOCR's detection resize: shrink so the longer side is at most MaxSide, each side rounded to the nearest
+    /// multiple. With MinSide, a thin image (one text line) is first enlarged so its shorter side reaches it, as
+    /// PaddleOCR 3 does (limit_type "min", 64): the detector splits a line whose map is only 32 px high into pieces.
+    /// </summary>
     public static (int Width, int Height) MaxSideSize(RgbImage image, ResizeSpec resize)
     {
         var maxSide = resize.MaxSide ?? 960;
         var multiple = resize.Multiple ?? 32;
-        var ratio = Math.Min(1.0, (double)maxSide / Math.Max(image.Width, image.Height));
+        var (shorter, longer) = (Math.Min(image.Width, image.Height), Math.Max(image.Width, image.Height));
+        var ratio = Math.Min(1.0, (double)maxSide / longer);
+        if (resize.MinSide is { } minSide && shorter * ratio < minSide)
+        {
+            // Never past MaxSide: a long thin strip stays as MaxSide allows.
+            ratio = Math.Max(ratio, Math.Min((double)minSide / shorter, (double)maxSide / longer));
+        }
         int Round(double v) => Math.Max(multiple, (int)Math.Round(v / multiple, MidpointRounding.ToEven) * multiple);
         return (Round(image.Width * ratio), Round(image.Height * ratio));
     }
@@ -92,11 +105,16 @@ public sealed class ImagePreprocessor
         var height = resize.Height!.Value;
         var minWidth = resize.MinWidth ?? 1;
         var maxWidth = resize.MaxWidth ?? int.MaxValue;
+        if (resize.Overflow == ResizeOverflows.Windows && images.Any(i => ScaledWidth(i, height) > maxWidth))
+        {
+            return Windows(images, height, maxWidth);
+        }
+
         var widths = new int[images.Count];
         var tensorWidth = minWidth;
         for (var i = 0; i < images.Count; i++)
         {
-            widths[i] = Math.Max(1, (int)Math.Ceiling(height * (double)images[i].Width / images[i].Height));
+            widths[i] = ScaledWidth(images[i], height);
             tensorWidth = Math.Max(tensorWidth, widths[i]);
         }
         tensorWidth = Math.Min(tensorWidth, maxWidth);
@@ -115,5 +133,39 @@ public sealed class ImagePreprocessor
             resized[i] = (width, height);
         }
         return new ImageBatch(data, [images.Count, 3, height, tensorWidth], resized);
+    }
+
+    private static int ScaledWidth(RgbImage image, int height) => Math.Max(1, (int)Math.Ceiling(height * (double)image.Width / image.Height));
+
+    /// <summary>
+    /// Every image at the fixed height with its proportions kept, cut into as few evenly spaced, overlapping windows of
+    /// <paramref name="width"/> as cover it (one, padded on the right, when it is narrower). Squashing a long text line
+    /// into one window leaves a few pixels per character, too few for PaddleOCR's orientation classifier to tell.
+    /// </summary>
+    private ImageBatch Windows(IReadOnlyList<RgbImage> images, int height, int width)
+    {
+        var rows = new List<(RgbImage Window, int Owner)>();
+        for (var i = 0; i < images.Count; i++)
+        {
+            var scaledWidth = ScaledWidth(images[i], height);
+            var line = ImageOps.Resize(images[i], scaledWidth, height);
+            var count = (scaledWidth + width - 1) / width;
+            for (var k = 0; k < count; k++)
+            {
+                var x = count == 1 ? 0 : (int)Math.Round((double)k * (scaledWidth - width) / (count - 1));
+                rows.Add((scaledWidth <= width ? line : ImageOps.Crop(line, x, 0, width, height), i));
+            }
+        }
+
+        var plane = 3 * height * width;
+        var data = new float[rows.Count * plane];
+        var resized = new (int, int)[rows.Count];
+        for (var r = 0; r < rows.Count; r++)
+        {
+            TensorWriter.WriteChw(rows[r].Window, data.AsSpan(r * plane, plane), width, _order, _mean, _std, _spec.Scale, _spec.PadValue);
+            resized[r] = (rows[r].Window.Width, height);
+        }
+
+        return new ImageBatch(data, [rows.Count, 3, height, width], resized, [.. rows.Select(r => r.Owner)]);
     }
 }

@@ -14,6 +14,7 @@ public sealed class OcrPipelineRunner(ModelDefinition definition, TextDetectionR
 {
     private readonly ImagePreprocessor _decoder = detector.Definition.Manifest.Input is { } spec ? new ImagePreprocessor(spec) : throw new ArgumentException("the detector needs an input spec");
     private readonly float _rotateThreshold = definition.Manifest.Pipeline?.RotateThreshold ?? 0.9f;
+    private readonly float _cropMargin = definition.Manifest.Pipeline?.CropMargin ?? 0f;
 
     public string Model => definition.Name;
 
@@ -62,10 +63,17 @@ public sealed class OcrPipelineRunner(ModelDefinition definition, TextDetectionR
         {
             return new OcrOutput([]);
         }
+        // The classifier gets PaddleOCR's crop, flush with the box; the recognizer gets the same with a margin
+        // (pipeline.cropMargin): with the line filling its whole 48 px height it drops word gaps and misreads the
+        // characters at the ends ("0rder").
         var crops = new List<RgbImage>(boxes.Count);
+        var lines = new List<RgbImage>(boxes.Count);
         foreach (var box in boxes)
         {
-            crops.Add(ImageOps.CropTextBox(image, box.Points.Select(p => new PointF(p.X, p.Y)).ToArray()));
+            var quad = box.Points.Select(p => new PointF(p.X, p.Y)).ToArray();
+            var crop = ImageOps.CropTextBox(image, quad);
+            crops.Add(crop);
+            lines.Add(_cropMargin > 0 ? ImageOps.CropTextBox(image, ImageOps.WidenQuad(quad, _cropMargin * Math.Min(box.Width, box.Height))) : crop);
         }
         var angles = new int[crops.Count];
         if (classifier is not null)
@@ -76,22 +84,22 @@ public sealed class OcrPipelineRunner(ModelDefinition definition, TextDetectionR
                 var top = orientation[i].Labels[0];
                 if (top.Label == "180" && top.Score >= _rotateThreshold)
                 {
-                    crops[i] = ImageOps.Rotate180(crops[i]);
+                    lines[i] = ImageOps.Rotate180(lines[i]);
                     angles[i] = 180;
                 }
             }
         }
-        var texts = recognizer.Recognize(crops);
-        var lines = new List<OcrLine>(boxes.Count);
+        var texts = recognizer.Recognize(lines);
+        var result = new List<OcrLine>(boxes.Count);
         for (var i = 0; i < boxes.Count; i++)
         {
             if (texts[i].Text.Trim().Length == 0)
             {
                 continue;
             }
-            lines.Add(new OcrLine(texts[i].Text, texts[i].Confidence, boxes[i].ToDetectedBox().Points, angles[i]));
+            result.Add(new OcrLine(texts[i].Text, texts[i].Confidence, boxes[i].ToDetectedBox().Points, angles[i]));
         }
-        return new OcrOutput(lines);
+        return new OcrOutput(result);
     }
 
     public void Dispose()

@@ -25,12 +25,38 @@ public sealed class ClassificationRunner(ModelDefinition definition, RunnerOptio
         var batch = Preprocessor!.Prepare(images);
         using var outputs = Session.Run([new NamedTensor(InputName, TensorData.Create(batch.Data, batch.Shape))]);
         var logits = outputs[0].Tensor.AsSpan<float>();
-        var classes = logits.Length / images.Count;
+        var classes = logits.Length / batch.Resized.Length;
         var labels = _labels.Count == classes ? _labels : Enumerable.Range(0, classes).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
         var result = new ClassificationOutput[images.Count];
+        if (batch.Owners is not { } owners)
+        {
+            for (var i = 0; i < images.Count; i++)
+            {
+                result[i] = TopK.Classify(logits.Slice(i * classes, classes), labels, Math.Min(_k, classes), _softmax);
+            }
+            return result;
+        }
+
+        // An image cut into windows scores the mean of its windows' probabilities.
+        var sums = new float[images.Count * classes];
+        var counts = new int[images.Count];
+        var probabilities = new float[classes];
+        for (var row = 0; row < owners.Length; row++)
+        {
+            var scores = logits.Slice(row * classes, classes);
+            if (_softmax)
+            {
+                Softmax.Apply(scores, probabilities);
+                scores = probabilities;
+            }
+            System.Numerics.Tensors.TensorPrimitives.Add(sums.AsSpan(owners[row] * classes, classes), scores, sums.AsSpan(owners[row] * classes, classes));
+            counts[owners[row]]++;
+        }
         for (var i = 0; i < images.Count; i++)
         {
-            result[i] = TopK.Classify(logits.Slice(i * classes, classes), labels, Math.Min(_k, classes), _softmax);
+            var mean = sums.AsSpan(i * classes, classes);
+            System.Numerics.Tensors.TensorPrimitives.Divide(mean, counts[i], mean);
+            result[i] = TopK.Classify(mean, labels, Math.Min(_k, classes), applySoftmax: false);
         }
         return result;
     }

@@ -112,6 +112,10 @@ public static partial class ModelManifestLoader
         if (manifest.Input is { } input)
         {
             ValidateInput(input, problems);
+            if (input.Resize.Overflow is ResizeOverflows.Windows && task != ModelTask.ImageClassification)
+            {
+                problems.Add($"input.resize.overflow '{ResizeOverflows.Windows}' averages class scores, so it needs task 'image-classification'");
+            }
         }
         else if (needsInput && taskKnown)
         {
@@ -242,12 +246,22 @@ public static partial class ModelManifestLoader
                     problems.Add($"input.resize.widthMultiple must be positive, got {resize.WidthMultiple}");
                 }
 
+                if (resize.Overflow is { } overflow && !ResizeOverflows.All.Contains(overflow, StringComparer.Ordinal))
+                {
+                    problems.Add($"input.resize.overflow '{overflow}' is unknown (expected one of {Quote(ResizeOverflows.All)})");
+                }
+
                 break;
             case ResizeModes.MaxSide:
                 RequirePositive(resize.MaxSide, "input.resize.maxSide", resize.Mode, problems);
                 if (resize.Multiple is < 1)
                 {
                     problems.Add($"input.resize.multiple must be positive, got {resize.Multiple}");
+                }
+
+                if (resize.MinSide is < 1 || resize.MinSide > resize.MaxSide)
+                {
+                    problems.Add($"input.resize.minSide must be positive and at most maxSide ({resize.MaxSide}), got {resize.MinSide}");
                 }
 
                 break;
@@ -437,6 +451,11 @@ public static partial class ModelManifestLoader
         if (pipeline.Classification is { Length: 0 })
         {
             problems.Add("pipeline.classification must not be empty (leave it out to skip orientation)");
+        }
+
+        if (pipeline.CropMargin is < 0 or > 2 || float.IsNaN(pipeline.CropMargin))
+        {
+            problems.Add($"pipeline.cropMargin must be between 0 and 2 (a fraction of the line height), got {pipeline.CropMargin}");
         }
 
         if (pipeline.RotateThreshold is < 0 or > 1)

@@ -158,6 +158,26 @@ public sealed class ImageOpsTests
     }
 
     [Fact]
+    public void WidenQuad_pushes_every_side_of_a_turned_box_out_by_the_distance()
+    {
+        // The 40×10 box turned 30°, widened by 3: 46×16 with the same centre.
+        var (cos, sin) = (MathF.Cos(MathF.PI / 6), MathF.Sin(MathF.PI / 6));
+        PointF[] quad =
+        [
+            new(20, 10), new(20 + 40 * cos, 10 + 40 * sin),
+            new(20 + 40 * cos - 10 * sin, 10 + 40 * sin + 10 * cos), new(20 - 10 * sin, 10 + 10 * cos),
+        ];
+
+        var widened = ImageOps.WidenQuad(quad, 3);
+
+        static float Length(PointF a, PointF b) => MathF.Sqrt(((a.X - b.X) * (a.X - b.X)) + ((a.Y - b.Y) * (a.Y - b.Y)));
+        Assert.Equal(46, Length(widened[0], widened[1]), 3);
+        Assert.Equal(16, Length(widened[0], widened[3]), 3);
+        Assert.Equal((quad[0].X + quad[2].X) / 2, (widened[0].X + widened[2].X) / 2, 3);
+        Assert.Equal((quad[0].Y + quad[2].Y) / 2, (widened[0].Y + widened[2].Y) / 2, 3);
+    }
+
+    [Fact]
     public void CropTextBox_turns_tall_boxes_on_their_side_like_paddleocr()
     {
         var picture = Picture();

@@ -88,6 +88,32 @@ public sealed class ModelManifestLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Windows_overflow_is_only_for_classifiers_and_min_side_and_crop_margin_are_checked()
+    {
+        var recognizer = _bucket.AddVersion("rec", 1, """
+            {
+              "name": "rec", "version": 1, "task": "text-recognition",
+              "input": { "resize": { "mode": "fixed-height", "height": 48, "maxWidth": 320, "overflow": "windows" } },
+              "dictionaryFile": "keys.txt"
+            }
+            """);
+        File.WriteAllText(Path.Combine(recognizer, "keys.txt"), "a\nb\n");
+        var detector = _bucket.AddVersion("det", 1, """
+            {
+              "name": "det", "version": 1, "task": "text-detection",
+              "input": { "resize": { "mode": "max-side", "maxSide": 960, "minSide": 2000 } }
+            }
+            """);
+        var pipeline = _bucket.AddVersion("ocr", 1, """
+            { "name": "ocr", "version": 1, "task": "ocr", "pipeline": { "detection": "d", "recognition": "r", "cropMargin": -1 } }
+            """, withOnnx: false);
+
+        Assert.Contains("input.resize.overflow 'windows' averages class scores, so it needs task 'image-classification'", LoadFails(recognizer).Problems);
+        Assert.Contains("input.resize.minSide must be positive and at most maxSide (960), got 2000", LoadFails(detector).Problems);
+        Assert.Contains("pipeline.cropMargin must be between 0 and 2 (a fraction of the line height), got -1", LoadFails(pipeline).Problems);
+    }
+
+    [Fact]
     public void Every_problem_is_reported_at_once()
     {
         var directory = _bucket.AddVersion("broken", 1, """
