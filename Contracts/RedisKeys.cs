@@ -8,6 +8,12 @@ public static class RedisKeys
 
     public const string WorkerHeartbeatPattern = "worker:*";
 
+    /// <summary>
+    /// Set of the heartbeat keys workers have written. Readers list workers from it (dropping members whose heartbeat
+    /// expired) instead of scanning the keyspace, which holds every job record and grows with traffic.
+    /// </summary>
+    public const string Workers = "workers";
+
     /// <summary>A job's record (JSON string with a TTL).</summary>
     public static string Job(string jobId) => $"job:{jobId}";
 

@@ -161,11 +161,16 @@ internal sealed class DashboardSampler(
         {
             return result;
         }
-        var server = _redis.GetServer(_redis.GetEndPoints()[0]);
         var db = _redis.GetDatabase();
-        foreach (var key in server.Keys(pattern: Contracts.RedisKeys.WorkerHeartbeatPattern))
+        // The workers' registry set, not a keyspace scan (the keyspace holds every job record).
+        foreach (var key in await db.SetMembersAsync(Contracts.RedisKeys.Workers))
         {
-            var fields = (await db.HashGetAllAsync(key)).ToDictionary(e => (string)e.Name!, e => (string?)e.Value ?? "", StringComparer.Ordinal);
+            var entries = await db.HashGetAllAsync((string)key!);
+            if (entries.Length == 0)
+            {
+                continue; // expired: that worker is gone
+            }
+            var fields = entries.ToDictionary(e => (string)e.Name!, e => (string?)e.Value ?? "", StringComparer.Ordinal);
             var instance = fields.GetValueOrDefault("instance") ?? ((string)key!)["worker:".Length..];
             result[instance] = new WorkerStatus(
                 fields.GetValueOrDefault("models") ?? "",

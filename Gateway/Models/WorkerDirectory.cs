@@ -11,12 +11,17 @@ public static class WorkerDirectory
 {
     public static async Task<IReadOnlyList<WorkerHeartbeatInfo>> ReadAsync(IConnectionMultiplexer redis)
     {
-        var server = redis.GetServer(redis.GetEndPoints()[0]);
         var db = redis.GetDatabase();
         var result = new List<WorkerHeartbeatInfo>();
-        foreach (var key in server.Keys(pattern: RedisKeys.WorkerHeartbeatPattern, pageSize: 100))
+        // The registry set, not a keyspace scan: the keyspace holds every job record.
+        foreach (var key in await db.SetMembersAsync(RedisKeys.Workers))
         {
-            var fields = (await db.HashGetAllAsync(key)).ToDictionary(e => (string)e.Name!, e => (string?)e.Value);
+            var entries = await db.HashGetAllAsync((string)key!);
+            if (entries.Length == 0)
+            {
+                continue; // expired: that worker is gone (ModelSync prunes the set)
+            }
+            var fields = entries.ToDictionary(e => (string)e.Name!, e => (string?)e.Value);
             var models = (fields.GetValueOrDefault("models") ?? "")
                 .Split(',', StringSplitOptions.RemoveEmptyEntries)
                 .Select(m => m.Split(':'))
@@ -24,7 +29,7 @@ public static class WorkerDirectory
                 .Select(p => (p[0], p[1]))
                 .ToList();
             result.Add(new WorkerHeartbeatInfo(
-                fields.GetValueOrDefault("instance") ?? key.ToString(),
+                fields.GetValueOrDefault("instance") ?? (string)key!,
                 models,
                 fields.GetValueOrDefault("ready") == "1",
                 double.TryParse(fields.GetValueOrDefault("meanBatchSize"), System.Globalization.CultureInfo.InvariantCulture, out var mean) ? mean : 0,

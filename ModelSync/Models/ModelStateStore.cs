@@ -76,11 +76,17 @@ public sealed class ModelStateStore(IConnectionMultiplexer redis)
     /// <summary>Every worker whose heartbeat has not expired.</summary>
     public async Task<IReadOnlyList<WorkerView>> ListWorkersAsync()
     {
-        var server = redis.GetServer(redis.GetEndPoints()[0]);
         var workers = new List<WorkerView>();
-        foreach (var key in server.Keys(pattern: RedisKeys.WorkerHeartbeatPattern, pageSize: 100))
+        // The registry set, not a keyspace scan: the keyspace holds every job record, so a scan grows with traffic.
+        foreach (var key in await Db.SetMembersAsync(RedisKeys.Workers))
         {
-            var fields = (await Db.HashGetAllAsync(key)).ToDictionary(e => (string)e.Name!, e => (string?)e.Value);
+            var entries = await Db.HashGetAllAsync((string)key!);
+            if (entries.Length == 0)
+            {
+                await Db.SetRemoveAsync(RedisKeys.Workers, key); // its heartbeat expired: the worker is gone
+                continue;
+            }
+            var fields = entries.ToDictionary(e => (string)e.Name!, e => (string?)e.Value);
             if (fields.GetValueOrDefault("instance") is not { } instance)
             {
                 continue;

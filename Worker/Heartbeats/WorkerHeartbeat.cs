@@ -55,6 +55,7 @@ public sealed partial class WorkerHeartbeat(
                     new HashEntry("meanBatchSize", stats.MeanBatchSize),
                 ]);
                 await db.KeyExpireAsync(key, Ttl);
+                await db.SetAddAsync(RedisKeys.Workers, key);
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
@@ -70,6 +71,7 @@ public sealed partial class WorkerHeartbeat(
         try
         {
             await redis.GetDatabase().KeyDeleteAsync(RedisKeys.WorkerHeartbeat(identity.InstanceId));
+            await redis.GetDatabase().SetRemoveAsync(RedisKeys.Workers, RedisKeys.WorkerHeartbeat(identity.InstanceId));
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
