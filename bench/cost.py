@@ -99,6 +99,14 @@ def diff(before, after, model):
         names = [n for n in after["metrics"] if n.startswith(kind)]
         delta = sum(after["metrics"][n].get(alloc, 0) - before["metrics"].get(n, {}).get(alloc, 0) for n in names)
         print(f"  {kind:<12} {delta / jobs / 1024:9.1f} KiB")
+    print("garbage collections per 1,000 jobs (gen0/gen1/gen2):")
+    for kind in ("gateway", "worker"):
+        names = [n for n in after["metrics"] if n.startswith(kind)]
+        counts = []
+        for g in range(3):
+            k = f'dotnet_collection_count_total{{generation="{g}"}}'
+            counts.append(sum(after["metrics"][n].get(k, 0) - before["metrics"].get(n, {}).get(k, 0) for n in names) * 1000 / jobs)
+        print(f"  {kind:<12} " + " / ".join(f"{c:.1f}" for c in counts))
     print("Redis commands per job:")
     for cmd in sorted(after["redis"], key=lambda c: -(after["redis"][c] - before["redis"].get(c, 0))):
         d = after["redis"][cmd] - before["redis"].get(cmd, 0)

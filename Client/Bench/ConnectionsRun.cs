@@ -16,7 +16,8 @@ public sealed record ConnectionsSettings(
     int? GatewayPid,
     bool EveryConnectionSubmits,
     int ConnectConcurrency = 64,
-    double JobTimeoutSeconds = 60);
+    double JobTimeoutSeconds = 60,
+    int SubmitConcurrency = 256);
 
 /// <summary>The outcome of a connection-capacity run: memory of the gateway at each step, push latency while connected.</summary>
 public sealed record ConnectionsReport
@@ -179,7 +180,7 @@ public sealed class ConnectionsRun(ConnectionsSettings settings, Action<string> 
             {
                 var all = new LatencyHistogram();
                 long count = 0;
-                await Parallel.ForEachAsync(open, new ParallelOptions { MaxDegreeOfParallelism = 256, CancellationToken = cancellationToken }, async (client, ct) =>
+                await Parallel.ForEachAsync(open, new ParallelOptions { MaxDegreeOfParallelism = settings.SubmitConcurrency, CancellationToken = cancellationToken }, async (client, ct) =>
                 {
                     var (error, took) = await OneJobAsync(client, ct);
                     if (error is null)
