@@ -9,7 +9,8 @@
 # bench/results/side-by-side-<date>.md (raw JSON and HTML reports beside it).
 #
 # Usage: bash bench/side-by-side.sh            (env: DURATION=20 WARMUP=5 CLIENTS=64 WORKERS=2 MODELS="ocr-cls ocr-rec"
-#                                                    INPUT=tests/Engine.Tests/Fixtures/Ocr/line-001.png SKIP_BUILD=1)
+#                                                    INPUT=tests/Engine.Tests/Fixtures/Ocr/line-001.png SKIP_BUILD=1
+#                                                    PHASES="a b c": run only some of the designs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,7 @@ CLIENTS=${CLIENTS:-64}
 WORKERS=${WORKERS:-2}
 MODELS=${MODELS:-"ocr-cls ocr-rec"}
 INPUT=${INPUT:-tests/Engine.Tests/Fixtures/Ocr/line-001.png}
+PHASES=${PHASES:-"a b c"}
 STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
 OUT=bench/results
 RAW=$OUT/side-by-side-$STAMP
@@ -58,16 +60,19 @@ wait_for() { # wait_for SECONDS COMMAND…
   done
 }
 
+phase() { [[ " $PHASES " == *" $1 "* ]]; }
+
 # ---- (a) ceiling ----
-for m in $MODELS; do
+phase a && for m in $MODELS; do
   log "(a) ceiling: $m, $WORKERS runners, ${WARMUP}s + ${DURATION}s"
   dotnet bench/Ceiling/$REL/Ceiling.dll --model "$m" --models models --input "$INPUT" \
     --duration "$DURATION" --warmup "$WARMUP" --runners "$WORKERS" | tee "$RAW/ceiling-$m.txt" >&2
 done
 
 # ---- (b) the whole system ----
+if phase b; then
 log "(b) system: starting the AppHost with $WORKERS workers"
-dotnet AppHost/$REL/AppHost.dll --gateway-port 0 --workers "$WORKERS" >"$RAW/apphost.log" 2>&1 &
+dotnet AppHost/$REL/AppHost.dll --gateway-port 0 --dashboard-port 0 --workers "$WORKERS" >"$RAW/apphost.log" 2>&1 &
 APPHOST=$!
 PIDS+=("$APPHOST")
 gateway_line() { grep -m1 -oE '^  gateway: http://[^ ]+' "$RAW/apphost.log"; }
@@ -83,13 +88,19 @@ models_ready() {
 wait_for 120 models_ready || log "warning: not every model reported ready; benchmarking anyway"
 for m in $MODELS; do
   log "(b) system: $m, signalr, $CLIENTS clients"
+  python3 bench/cost.py snapshot "$RAW/apphost.log" >"$RAW/cost-$m-before.json" || true
   bench "$GATEWAY" "$m" signalr "system-$m"
+  # Cost per job from counters (CPU per process, bytes allocated, Redis commands): meaningful even on a busy machine.
+  python3 bench/cost.py snapshot "$RAW/apphost.log" >"$RAW/cost-$m-after.json" || true
+  python3 bench/cost.py diff "$RAW/cost-$m-before.json" "$RAW/cost-$m-after.json" "$m" | tee "$RAW/cost-$m.txt" >&2 || true
 done
 log "(b) stopping the AppHost (SIGTERM: clean shutdown, like Ctrl+C)"
 kill -TERM "$APPHOST"; wait "$APPHOST" 2>/dev/null || true
 PIDS=()
+fi
 
 # ---- (c) synchronous endpoint ----
+if phase c; then
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 SYNC=http://127.0.0.1:$PORT
 log "(c) sync: starting SyncBaseline on $SYNC"
@@ -100,9 +111,10 @@ for m in $MODELS; do
   log "(c) sync: $m, rest, $CLIENTS clients"
   bench "$SYNC" "$m" rest "sync-$m"
 done
+fi
 
 # ---- table ----
-TABLE=$OUT/side-by-side-$(date -u +%Y-%m-%d).md
+TABLE=$OUT/side-by-side-$STAMP.md
 python3 - "$RAW" "$CLIENTS" "$WORKERS" "$DURATION" "$WARMUP" "$INPUT" "$MODELS" >"$TABLE" <<'PY'
 import json, os, re, sys, datetime, subprocess
 raw, clients, workers, duration, warmup, input_, models = sys.argv[1:8]
@@ -138,6 +150,11 @@ for m in models.split():
         return "—" if r is None else (str(r["failed"]) + ("" if not r["errors"] else " (" + ", ".join(f"{k} {v}" for k, v in r["errors"].items()) + ")"))
     print(f"| {m} | {f(a)} | {f(bt)} | {f(b and b['latency']['p50'], 2)} | {f(b and b['latency']['p99'], 2)} | {errs(b)} "
           f"| {f(ct)} | {f(c and c['latency']['p50'], 2)} | {f(c and c['latency']['p99'], 2)} | {errs(c)} | {ratio(bt, a)} | {ratio(bt, ct)} |")
+for m in models.split():
+    try:
+        print(f"\nCost per job of (b) on `{m}` (counters over the whole run, warm-up included; `bench/cost.py`):\n\n```\n" + open(os.path.join(raw, f"cost-{m}.txt")).read().rstrip() + "\n```")
+    except OSError:
+        pass
 print(f"\nRaw reports (JSON, HTML, logs): `{raw}/`")
 PY
 cat "$TABLE"

@@ -23,6 +23,7 @@ public sealed class BenchCommand : Command
         Add(Input);
         Add(JsonOut);
         Add(HtmlOut);
+        Add(new BenchConnectionsCommand(console));
         Validators.Add(r =>
         {
             if (r.GetValue(Mode) == BenchMode.Open && r.GetValue(Rate) is null)

@@ -44,6 +44,32 @@ public sealed class JobStore(IConnectionMultiplexer redis)
         return {1, ARGV[1]}
         """;
 
+    // The same step as TransitionScript for many jobs in one call (a worker's batch): KEYS[1..n] job keys, KEYS[n + 1] the
+    // deadline set; ARGV[1] channel, ARGV[i + 1] the record for KEYS[i]. Returns 1 per job whose record was stored, 0 where
+    // it was terminal or unknown. Keep the per-job rule in step with TransitionScript.
+    private const string TransitionManyScript = """
+        local deadlines = KEYS[#KEYS]
+        local applied = {}
+        for i = 1, #KEYS - 1 do
+          local key = KEYS[i]
+          applied[i] = 0
+          local cur = redis.call('GET', key)
+          if cur then
+            local st = string.match(cur, '"status":"(%a+)"')
+            if not (st == 'succeeded' or st == 'failed' or st == 'expired' or st == 'cancelled') then
+              redis.call('SET', key, ARGV[i + 1], 'KEEPTTL')
+              redis.call('PUBLISH', ARGV[1], ARGV[i + 1])
+              local nx = string.match(ARGV[i + 1], '"status":"(%a+)"')
+              if nx == 'succeeded' or nx == 'failed' or nx == 'expired' or nx == 'cancelled' then
+                redis.call('ZREM', deadlines, string.sub(key, 5))
+              end
+              applied[i] = 1
+            end
+          end
+        end
+        return applied
+        """;
+
     private IDatabase Db => redis.GetDatabase();
 
     /// <summary>
@@ -74,6 +100,34 @@ public sealed class JobStore(IConnectionMultiplexer redis)
             return null;
         }
         return new JobTransition((int)result[0] == 1, JobJson.Deserialize((string)result[1]!));
+    }
+
+    /// <summary>
+    /// <see cref="TransitionAsync"/> for several jobs in one round trip (a worker's batch): each record is stored and
+    /// published unless its job is already terminal or unknown. Returns, per record, whether it was stored.
+    /// </summary>
+    public async Task<bool[]> TransitionManyAsync(IReadOnlyList<JobRecord> next)
+    {
+        if (next.Count == 0)
+        {
+            return [];
+        }
+        var keys = new RedisKey[next.Count + 1];
+        var args = new RedisValue[next.Count + 1];
+        keys[next.Count] = RedisKeys.JobDeadlines;
+        args[0] = RedisKeys.JobUpdatesChannel;
+        for (var i = 0; i < next.Count; i++)
+        {
+            keys[i] = RedisKeys.Job(next[i].Id);
+            args[i + 1] = JobJson.Serialize(next[i]);
+        }
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(TransitionManyScript, keys, args))!;
+        var applied = new bool[result.Length];
+        for (var i = 0; i < result.Length; i++)
+        {
+            applied[i] = (int)result[i] == 1;
+        }
+        return applied;
     }
 
     /// <summary>Removes a record whose job never reached the broker (the client was never given its id), in one round trip.</summary>

@@ -11,9 +11,11 @@ namespace Worker.Batching;
 
 /// <summary>
 /// Dynamic batching for one model, with Triton's semantics: a batch goes when it is full, or when
-/// its oldest job has waited the model's max queue delay. Each batch: one Redis read for all records,
-/// skip what is finished, cancelled or expired, mark the rest running, run, store each result (one
-/// script call per job, pipelined, which also publishes the notice), and only then ack.
+/// its oldest job has waited the model's max queue delay. Each batch costs three Redis round trips
+/// whatever its size: one read of all records; one script call that marks the runnable jobs running
+/// (and the expired ones expired), skipping what is finished or cancelled; after the run, one script
+/// call that stores every result (never over a terminal record) and publishes the notices. Only then
+/// is the batch acked, in one frame (see <see cref="Acknowledger.SettleAsync"/>).
 /// Each job that runs gets a "run job" span continuing the gateway's trace (the message's
 /// <c>traceparent</c>); the batch's span links to every job's.
 /// </summary>
@@ -115,6 +117,21 @@ public sealed partial class ModelBatcher(
 
     private async Task ProcessAsync(List<QueuedJob> batch)
     {
+        // Every job of the batch ends here acked or requeued, settled together at the end (see Acknowledger.SettleAsync).
+        var settlement = new Settlement(batch.Count);
+        try
+        {
+            await ProcessCoreAsync(batch, settlement);
+        }
+        finally
+        {
+            // A job not accounted for (an unexpected exception) goes back to the queue: the one multiple-ack must never cover it.
+            await settlement.SettleAsync(batch);
+        }
+    }
+
+    private async Task ProcessCoreAsync(List<QueuedJob> batch, Settlement settlement)
+    {
         JobRecord?[] records;
         try
         {
@@ -124,71 +141,70 @@ public sealed partial class ModelBatcher(
         {
             LogStoreUnavailable(e.Message);
             await Task.Delay(TimeSpan.FromSeconds(1));
-            foreach (var job in batch)
-            {
-                await job.Acks.RequeueAsync(job.DeliveryTag);
-            }
+            settlement.RequeueAll(batch);
             return;
         }
 
+        // One script call marks the runnable jobs running and the expired ones expired (each only if not terminal).
         var now = time.GetUtcNow();
         var runnable = new List<(QueuedJob Job, JobRecord Record)>(batch.Count);
-        var starting = new List<Task<JobTransition?>>(batch.Count);
+        var expired = new List<(QueuedJob Job, JobRecord Record)>();
         for (var i = 0; i < batch.Count; i++)
         {
             var (job, record) = (batch[i], records[i]);
             if (record is null || record.IsTerminal)
             {
                 // Unknown (expired from Redis) or already finished — a redelivery, a cancellation: never run twice.
-                await job.Acks.AckAsync(job.DeliveryTag);
+                settlement.Ack(job);
             }
             else if (record.Deadline is { } deadline && deadline < now)
             {
                 metrics.JobFailed(runner.Model, _version, "expired");
-                await Finish(job, record with
+                expired.Add((job, record with
                 {
                     Status = JobStatus.Expired,
                     FinishedAt = now,
                     Error = new JobError(JobErrorCodes.DeadlineExceeded, $"The job was not started before its deadline ({deadline:O})."),
                     Timings = new JobTimings((now - record.AcceptedAt).TotalMilliseconds, null, (now - record.AcceptedAt).TotalMilliseconds, null),
-                });
+                }));
             }
             else
             {
-                var running = record with { Status = JobStatus.Running, StartedAt = now, Version = runner.Version, Attempts = record.Attempts + 1 };
-                runnable.Add((job, running));
-                starting.Add(store.TransitionAsync(running));
+                runnable.Add((job, record with { Status = JobStatus.Running, StartedAt = now, Version = runner.Version, Attempts = record.Attempts + 1 }));
             }
         }
-        if (runnable.Count == 0)
+        if (runnable.Count + expired.Count == 0)
         {
             return;
         }
 
-        JobTransition?[] started;
+        bool[] started;
         try
         {
-            started = await Task.WhenAll(starting);
+            started = await store.TransitionManyAsync([.. runnable.Select(r => r.Record), .. expired.Select(r => r.Record)]);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
+            // Nothing stored: every one of them comes back for another attempt.
             LogStoreUnavailable(e.Message);
-            foreach (var (job, _) in runnable)
-            {
-                await job.Acks.RequeueAsync(job.DeliveryTag);
-            }
+            settlement.RequeueAll(runnable.Select(r => r.Job));
+            settlement.RequeueAll(expired.Select(r => r.Job));
             return;
+        }
+        foreach (var (job, _) in expired)
+        {
+            settlement.Ack(job); // stored as expired, or terminal already
         }
         var toRun = new List<(QueuedJob Job, JobRecord Record)>(runnable.Count);
         for (var i = 0; i < runnable.Count; i++)
         {
-            if (started[i] is { Applied: true })
+            if (started[i])
             {
                 toRun.Add(runnable[i]);
             }
             else
             {
-                await runnable[i].Job.Acks.AckAsync(runnable[i].Job.DeliveryTag); // cancelled or gone meanwhile
+                settlement.Ack(runnable[i].Job); // cancelled or gone meanwhile
             }
         }
         if (toRun.Count == 0)
@@ -206,14 +222,17 @@ public sealed partial class ModelBatcher(
             metrics.BatchExecuted(runner.Model, _version, toRun.Count);
             var finishedAt = time.GetUtcNow();
             var computeShare = elapsed.TotalMilliseconds / toRun.Count;
-            var finishing = new List<Task>(toRun.Count);
+            // Terminal records, and records of jobs going back to the queue (the reason kept): stored in one script call.
+            var finishing = new List<JobRecord>(toRun.Count);
+            var retry = new bool[toRun.Count];
             for (var i = 0; i < toRun.Count; i++)
             {
                 var (job, record) = toRun[i];
                 var result = results?[i];
                 if (result is null)
                 {
-                    finishing.Add(RetryLater(job, record, error ?? "the model failed"));
+                    retry[i] = true;
+                    finishing.Add(record with { Status = JobStatus.Queued, Error = new JobError(JobErrorCodes.ModelFailed, error ?? "the model failed") });
                     continue;
                 }
                 var timings = new JobTimings(
@@ -240,9 +259,9 @@ public sealed partial class ModelBatcher(
                     spans[i]?.SetStatus(ActivityStatusCode.Error, done.Error?.Code);
                 }
                 metrics.JobFinished(runner.Model, _version, timings.QueueMs ?? 0, elapsed.TotalMilliseconds, result.Value.Succeeded ? null : done.Error?.Code ?? "error");
-                finishing.Add(Finish(job, done));
+                finishing.Add(done);
             }
-            await Task.WhenAll(finishing);
+            await FinishAsync(toRun, finishing, retry, settlement);
         }
         finally
         {
@@ -250,6 +269,63 @@ public sealed partial class ModelBatcher(
             foreach (var span in spans)
             {
                 span?.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stores the batch's terminal records (never over another terminal one), which publishes their notices, in one
+    /// round trip; then the stored jobs are acked and the retried ones requeued. Not stored (Redis down): all requeued,
+    /// so another attempt stores them.
+    /// </summary>
+    private async Task FinishAsync(List<(QueuedJob Job, JobRecord Record)> toRun, List<JobRecord> finishing, bool[] retry, Settlement settlement)
+    {
+        var stored = true;
+        try
+        {
+            await store.TransitionManyAsync(finishing);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            LogStoreUnavailable(e.Message);
+            stored = false;
+        }
+        for (var i = 0; i < toRun.Count; i++)
+        {
+            if (stored && !retry[i])
+            {
+                settlement.Ack(toRun[i].Job);
+            }
+            else
+            {
+                settlement.Requeue(toRun[i].Job);
+            }
+        }
+    }
+
+    /// <summary>How each job of a batch is to be settled with the broker; sent per channel in one go at the end.</summary>
+    private sealed class Settlement(int capacity)
+    {
+        private readonly List<QueuedJob> _acks = new(capacity);
+        private readonly List<QueuedJob> _requeues = [];
+
+        public void Ack(QueuedJob job) => _acks.Add(job);
+
+        public void Requeue(QueuedJob job) => _requeues.Add(job);
+
+        public void RequeueAll(IEnumerable<QueuedJob> jobs) => _requeues.AddRange(jobs);
+
+        public async Task SettleAsync(List<QueuedJob> batch)
+        {
+            if (_acks.Count + _requeues.Count < batch.Count)
+            {
+                _requeues.AddRange(batch.Except(_acks).Except(_requeues));
+            }
+            foreach (var channel in _acks.Concat(_requeues).Select(j => j.Acks).Distinct())
+            {
+                await channel.SettleAsync(
+                    [.. _acks.Where(j => j.Acks == channel).Select(j => j.DeliveryTag)],
+                    [.. _requeues.Where(j => j.Acks == channel).Select(j => j.DeliveryTag)]);
             }
         }
     }
@@ -329,36 +405,6 @@ public sealed partial class ModelBatcher(
             stats.ComputeFinished(computing);
             computeGate.Release();
         }
-    }
-
-    /// <summary>Stores a terminal record (never over another terminal one), which publishes its notice, then acks.</summary>
-    private async Task Finish(QueuedJob job, JobRecord done)
-    {
-        try
-        {
-            await store.TransitionAsync(done);
-            await job.Acks.AckAsync(job.DeliveryTag);
-        }
-        catch (Exception e) when (e is RedisException or TimeoutException)
-        {
-            // Not stored: leave it unacked-then-requeued so another attempt stores it.
-            LogStoreUnavailable(e.Message);
-            await job.Acks.RequeueAsync(job.DeliveryTag);
-        }
-    }
-
-    /// <summary>Keeps the reason on the record and returns the job to the queue; past the delivery limit it is dead-lettered and failed.</summary>
-    private async Task RetryLater(QueuedJob job, JobRecord record, string reason)
-    {
-        try
-        {
-            await store.TransitionAsync(record with { Status = JobStatus.Queued, Error = new JobError(JobErrorCodes.ModelFailed, reason) });
-        }
-        catch (Exception e) when (e is RedisException or TimeoutException)
-        {
-            LogStoreUnavailable(e.Message);
-        }
-        await job.Acks.RequeueAsync(job.DeliveryTag);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job store unavailable; jobs go back to the queue: {Reason}")]

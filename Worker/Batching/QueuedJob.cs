@@ -25,6 +25,24 @@ public sealed class Acknowledger(IChannel channel)
     /// <summary>Returns the job to the queue; the broker counts the delivery and dead-letters past the limit.</summary>
     public Task RequeueAsync(ulong tag) => Do(c => c.BasicNackAsync(tag, multiple: false, requeue: true));
 
+    /// <summary>
+    /// Settles a whole batch in few frames: each job to requeue is nacked alone first, then one ack with
+    /// <c>multiple</c> covers the rest. That single ack is exact only because the channel's one batcher settles every
+    /// job of a batch here, batches in delivery order: when it runs, every earlier delivery on the channel is already
+    /// settled, so "everything up to the highest tag" is precisely this batch's acks.
+    /// </summary>
+    public Task SettleAsync(IReadOnlyList<ulong> acks, IReadOnlyList<ulong> requeues) => Do(async c =>
+    {
+        foreach (var tag in requeues)
+        {
+            await c.BasicNackAsync(tag, multiple: false, requeue: true);
+        }
+        if (acks.Count > 0)
+        {
+            await c.BasicAckAsync(acks.Max(), multiple: true);
+        }
+    });
+
     private async Task Do(Func<IChannel, ValueTask> action)
     {
         await _gate.WaitAsync();
