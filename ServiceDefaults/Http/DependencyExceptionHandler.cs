@@ -1,6 +1,6 @@
 // The last line of defence for HTTP endpoints: an exception no handler caught still gets a problem body
 // with a stable code. A dependency that is down (Redis reconnecting, the broker restarting) is a 503 the
-// client may retry, not a 500.
+// client may retry, not a 500; a request ASP.NET could not bind (?wait=abc) keeps its 400.
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -11,7 +11,10 @@ namespace ServiceDefaults.Http;
 
 public sealed partial class DependencyExceptionHandler(IProblemDetailsService problems, ILogger<DependencyExceptionHandler> log) : IExceptionHandler
 {
-    public const string DependencyUnavailable = "dependency_unavailable";
+    // The same codes the gateway's submit path uses for the same outages.
+    public const string StoreUnavailable = "store_unavailable";
+    public const string BrokerUnavailable = "broker_unavailable";
+    public const string InvalidRequest = "invalid_request";
     public const string InternalError = "internal_error";
 
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
@@ -24,11 +27,17 @@ public sealed partial class DependencyExceptionHandler(IProblemDetailsService pr
         var dependency = DependencyOf(exception);
         int status;
         string code, title;
-        if (dependency is not null)
+        if (exception is BadHttpRequestException bad)
+        {
+            status = bad.StatusCode;
+            code = InvalidRequest;
+            title = bad.Message;
+        }
+        else if (dependency is not null)
         {
             LogDependencyDown(log, context.Request.Method, context.Request.Path, dependency, exception.Message);
             status = StatusCodes.Status503ServiceUnavailable;
-            code = DependencyUnavailable;
+            code = dependency == "Redis" ? StoreUnavailable : BrokerUnavailable;
             title = $"{dependency} is unavailable; retry shortly";
             context.Response.Headers.RetryAfter = "1";
         }
