@@ -50,7 +50,18 @@ catch (InvalidOperationException e)
     return 2;
 }
 
-await using var app = AppModel.Configure(new DistributedApplicationBuilder(options), model).Build();
+DistributedApplication built;
+try
+{
+    built = AppModel.Configure(new DistributedApplicationBuilder(options), model).Build();
+}
+catch (ArgumentException e)
+{
+    // A bad command-line value (--workers 0, --bucket ftp): one line, not a stack trace.
+    Console.Error.WriteLine($"apphost: {e.Message}");
+    return 2;
+}
+await using var app = built;
 
 using var shutdown = new CancellationTokenSource();
 void OnSignal(PosixSignalContext context)

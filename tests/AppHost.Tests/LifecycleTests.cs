@@ -67,6 +67,17 @@ public sealed class LifecycleTests
     }
 
     [Fact]
+    public async Task The_apphost_command_prints_one_line_for_a_bad_replica_count()
+    {
+        var run = await RunAppHostAsync(new() { ["AppHost__Workers"] = "0" }, untilOutput: null);
+
+        Assert.Equal(2, run.ExitCode);
+        var errorLines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["apphost: --workers and --gateways take a number of at least 1."], errorLines);
+        Assert.DoesNotContain("   at ", run.Stdout + run.Stderr);
+    }
+
+    [Fact]
     public async Task The_apphost_command_runs_everything_then_ctrl_c_leaves_no_process_behind()
     {
         var runDirectory = Path.Combine(Projects.RepositoryInfo.Root, ".run", "tests", $"cli-{Guid.NewGuid():N}"[..16]);
