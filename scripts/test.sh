@@ -30,12 +30,18 @@ while read -r f p; do
 done < <(sed -nE 's/.*Failed:[[:space:]]+([0-9]+), Passed:[[:space:]]+([0-9]+),.*/\1 \2/p' "$log")
 
 if [[ $status -ne 0 && -d artifacts/logs ]]; then
-  # The services' own account of a failure: warnings/errors from the consoles the test fixtures kept.
-  echo "--- service log lines at warning or above (artifacts/logs; last 40 per replica) ---"
+  # The services' own account of a failure: warnings/errors from the consoles the test fixtures kept
+  # (health checks reporting Unhealthy while a test stops a dependency are expected, so left out).
+  echo "--- service log lines at warning or above (artifacts/logs; last 25 per replica) ---"
   for f in artifacts/logs/*/*.log; do
-    lines=$(grep -E 'warn:|fail:|crit:|Exception|Unhandled' "$f" | tail -n 40 || true)
+    lines=$(grep -E 'warn:|fail:|crit:|Exception|Unhandled' "$f" | grep -v 'HealthCheckService' | tail -n 25 || true)
     [[ -n "$lines" ]] && printf '== %s\n%s\n' "$f" "$lines"
   done
+fi
+if [[ $status -ne 0 ]]; then
+  # Last, so that the end of the output (what a CI summary shows) names the failing tests and why.
+  echo "--- failed tests ---"
+  awk '/^[[:space:]]+Failed [A-Za-z_].* \[[0-9< ]/ { n = 14 } n > 0 { print; n-- }' "$log" | cut -c1-400
 fi
 if [[ $status -ne 0 && $failed -eq 0 ]]; then
   echo "dotnet test exited with $status (build error or crashed test host; see above)"
