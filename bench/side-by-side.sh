@@ -5,12 +5,15 @@
 #                  `bench` closed loop over SignalR at $CLIENTS clients;
 #   (c) sync     — the "before" design: the model inside the HTTP request, one at a time (bench/SyncBaseline),
 #                  `bench --transport rest` at $CLIENTS clients.
+# And for $OPEN_MODELS, the latency target: (b) in open loop at half of its measured saturation rate, against the
+# single-inference time (the Engine running one job, batch 1, one runner, decode included) measured in phase a.
 # Prints a table with throughput, p50/p99 and the ratios (b)/(a), (b)/(c); saves it as
 # bench/results/side-by-side-<date>.md (raw JSON and HTML reports beside it).
 #
 # Usage: bash bench/side-by-side.sh            (env: DURATION=20 WARMUP=5 CLIENTS=64 WORKERS=2 MODELS="ocr-cls ocr-rec"
 #                                                    INPUT=tests/Engine.Tests/Fixtures/Ocr/line-001.png SKIP_BUILD=1
-#                                                    PHASES="a b c": run only some of the designs)
+#                                                    PHASES="a b c": run only some of the designs;
+#                                                    OPEN_MODELS="ocr-cls" OPEN_CLIENTS=16: the open-loop latency run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +24,8 @@ WORKERS=${WORKERS:-2}
 MODELS=${MODELS:-"ocr-cls ocr-rec"}
 INPUT=${INPUT:-tests/Engine.Tests/Fixtures/Ocr/line-001.png}
 PHASES=${PHASES:-"a b c"}
+OPEN_MODELS=${OPEN_MODELS:-ocr-cls}
+OPEN_CLIENTS=${OPEN_CLIENTS:-16}
 STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
 OUT=bench/results
 RAW=$OUT/side-by-side-$STAMP
@@ -36,11 +41,13 @@ if [[ -z "${SKIP_BUILD:-}" ]]; then
   done
 fi
 
-bench() { # bench URL MODEL TRANSPORT NAME
-  dotnet Client/$REL/Client.dll bench --gateway "$1" --model "$2" --transport "$3" --mode closed \
-    --clients "$CLIENTS" --duration "$DURATION" --warmup "$WARMUP" --input "$INPUT" \
-    --json "$RAW/$4.json" --html "$RAW/$4.html" >"$RAW/$4.txt" 2>&1 || true
-  tail -n 8 "$RAW/$4.txt" >&2
+bench() { # bench URL MODEL TRANSPORT NAME [extra bench options, default: closed loop at $CLIENTS clients]
+  local url=$1 model=$2 transport=$3 name=$4; shift 4
+  (( $# > 0 )) || set -- --mode closed --clients "$CLIENTS"
+  dotnet Client/$REL/Client.dll bench --gateway "$url" --model "$model" --transport "$transport" "$@" \
+    --duration "$DURATION" --warmup "$WARMUP" --input "$INPUT" \
+    --json "$RAW/$name.json" --html "$RAW/$name.html" >"$RAW/$name.txt" 2>&1 || true
+  tail -n 8 "$RAW/$name.txt" >&2
 }
 
 PIDS=()
@@ -68,6 +75,11 @@ phase a && for m in $MODELS; do
   dotnet bench/Ceiling/$REL/Ceiling.dll --model "$m" --models models --input "$INPUT" \
     --duration "$DURATION" --warmup "$WARMUP" --runners "$WORKERS" | tee "$RAW/ceiling-$m.txt" >&2
 done
+phase a && for m in $OPEN_MODELS; do
+  log "(a) single inference: $m, batch 1, 1 runner, 3s + 10s"
+  dotnet bench/Ceiling/$REL/Ceiling.dll --model "$m" --models models --input "$INPUT" \
+    --duration 10 --warmup 3 --runners 1 --batch 1 | tee "$RAW/single-$m.txt" >&2
+done
 
 # ---- (b) the whole system ----
 if phase b; then
@@ -93,6 +105,14 @@ for m in $MODELS; do
   # Cost per job from counters (CPU per process, bytes allocated, Redis commands): meaningful even on a busy machine.
   python3 bench/cost.py snapshot "$RAW/apphost.log" >"$RAW/cost-$m-after.json" || true
   python3 bench/cost.py diff "$RAW/cost-$m-before.json" "$RAW/cost-$m-after.json" "$m" | tee "$RAW/cost-$m.txt" >&2 || true
+  if [[ " $OPEN_MODELS " == *" $m "* ]]; then
+    # Half of the saturation rate just measured: queueing is not hidden, and the system is far from its limit.
+    rate=$(jq -r '.throughput / 2 | . * 10 | floor / 10' "$RAW/system-$m.json" 2>/dev/null || echo "")
+    if [[ -n "$rate" && "$rate" != "0" ]]; then
+      log "(b) open loop: $m, signalr, $rate jobs/s (half of saturation) over $OPEN_CLIENTS connections"
+      bench "$GATEWAY" "$m" signalr "open-$m" --mode open --rate "$rate" --clients "$OPEN_CLIENTS"
+    fi
+  fi
 done
 log "(b) stopping the AppHost (SIGTERM: clean shutdown, like Ctrl+C)"
 kill -TERM "$APPHOST"; wait "$APPHOST" 2>/dev/null || true
@@ -150,6 +170,22 @@ for m in models.split():
         return "—" if r is None else (str(r["failed"]) + ("" if not r["errors"] else " (" + ", ".join(f"{k} {v}" for k, v in r["errors"].items()) + ")"))
     print(f"| {m} | {f(a)} | {f(bt)} | {f(b and b['latency']['p50'], 2)} | {f(b and b['latency']['p99'], 2)} | {errs(b)} "
           f"| {f(ct)} | {f(c and c['latency']['p50'], 2)} | {f(c and c['latency']['p99'], 2)} | {errs(c)} | {ratio(bt, a)} | {ratio(bt, ct)} |")
+open_rows = [(m, report(f"open-{m}")) for m in models.split()]
+open_rows = [(m, r) for m, r in open_rows if r]
+if open_rows:
+    print("\nOpen loop at half of (b)'s saturation rate (latency from each job's scheduled send time), against the single-inference "
+          "time (Engine in-process, batch 1, one runner, decode included). Targets: p50 ≤ single + 2 ms, p99 ≤ single + 10 ms.\n")
+    print("| model | offered jobs/s | achieved jobs/s | single inference p50 | (b) p50 | (b) p90 | (b) p99 | (b) p99.9 | errors | p50 − single | p99 − single |")
+    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    for m, r in open_rows:
+        try:
+            single = float(re.search(r"run_ms_p50=([\d.]+)", open(os.path.join(raw, f"single-{m}.txt")).read()).group(1))
+        except Exception:
+            single = None
+        lat = r["latency"]
+        d = lambda x: "—" if single is None else f"{x - single:+.2f}"
+        print(f"| {m} | {f(r.get('rate'))} | {f(r['throughput'])} | {f(single, 2)} | {f(lat['p50'], 2)} | {f(lat['p90'], 2)} | {f(lat['p99'], 2)} "
+              f"| {f(lat['p999'], 2)} | {r['failed']} | {d(lat['p50'])} | {d(lat['p99'])} |")
 for m in models.split():
     try:
         print(f"\nCost per job of (b) on `{m}` (counters over the whole run, warm-up included; `bench/cost.py`):\n\n```\n" + open(os.path.join(raw, f"cost-{m}.txt")).read().rstrip() + "\n```")

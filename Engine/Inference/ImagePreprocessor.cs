@@ -1,13 +1,52 @@
+using System.Buffers;
 using Contracts.Models;
 using Engine.Imaging;
+using Engine.Onnx;
 
 namespace Engine.Inference;
 
 /// <summary>
-/// A batch of images as one NCHW float tensor, with each row's resized size. <paramref name="Owners"/> is null when
+/// A batch of images as one NCHW float tensor, with each row's resized size. <see cref="Owners"/> is null when
 /// row i is image i; otherwise it gives each row's image (an image cut into several windows fills several rows).
+/// The floats live in a buffer rented from the shared pool (a batch of windows is megabytes: allocating it per batch
+/// put it on the large-object heap and cost a gen-2 collection every few batches); dispose the batch once run.
 /// </summary>
-public sealed record ImageBatch(float[] Data, long[] Shape, (int Width, int Height)[] Resized, int[]? Owners = null);
+public sealed class ImageBatch : IDisposable
+{
+    private float[]? _buffer;
+    private readonly int _length;
+
+    internal ImageBatch(int rows, int height, int width, (int Width, int Height)[] resized, int[]? owners = null)
+    {
+        _length = checked(rows * 3 * height * width);
+        _buffer = ArrayPool<float>.Shared.Rent(_length);
+        Shape = [rows, 3, height, width];
+        Resized = resized;
+        Owners = owners;
+    }
+
+    public long[] Shape { get; }
+
+    public (int Width, int Height)[] Resized { get; }
+
+    public int[]? Owners { get; }
+
+    /// <summary>The batch's floats (every one written by the preprocessor: pooled memory holds old values).</summary>
+    public Span<float> Data => Buffer.AsSpan(0, _length);
+
+    /// <summary>The batch as a model input, over the pooled buffer (no copy); valid until the batch is disposed.</summary>
+    public TensorData ToTensor() => TensorData.Create(new ArraySegment<float>(Buffer, 0, _length), Shape);
+
+    private float[] Buffer => _buffer ?? throw new ObjectDisposedException(nameof(ImageBatch));
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _buffer, null) is { } buffer)
+        {
+            ArrayPool<float>.Shared.Return(buffer);
+        }
+    }
+}
 
 /// <summary>
 /// Turns decoded images into a model's input tensor as its manifest says: resize mode, colour order,
@@ -50,7 +89,7 @@ public sealed class ImagePreprocessor
 
     public RgbImage Decode(ReadOnlySpan<byte> data) => ImageDecoder.Decode(data, DecodeOptions);
 
-    /// <summary>Builds the batch tensor; images of a max-side or unresized model must all get the same size (run those one at a time).</summary>
+    /// <summary>Builds the batch tensor (dispose it after the run); images of a max-side or unresized model must all get the same size (run those one at a time).</summary>
     public ImageBatch Prepare(IReadOnlyList<RgbImage> images)
     {
         var resize = _spec.Resize;
@@ -88,15 +127,15 @@ public sealed class ImagePreprocessor
     private ImageBatch Uniform(IReadOnlyList<RgbImage> images, int width, int height)
     {
         var plane = 3 * width * height;
-        var data = new float[images.Count * plane];
         var resized = new (int, int)[images.Count];
+        Array.Fill(resized, (width, height));
+        var batch = new ImageBatch(images.Count, height, width, resized);
         for (var i = 0; i < images.Count; i++)
         {
             var image = images[i].Width == width && images[i].Height == height ? images[i] : ImageOps.Resize(images[i], width, height);
-            TensorWriter.WriteChw(image, data.AsSpan(i * plane, plane), _order, _mean, _std, _spec.Scale);
-            resized[i] = (width, height);
+            TensorWriter.WriteChw(image, batch.Data.Slice(i * plane, plane), _order, _mean, _std, _spec.Scale);
         }
-        return new ImageBatch(data, [images.Count, 3, height, width], resized);
+        return batch;
     }
 
     /// <summary>Text-line resize: height fixed, width by aspect ratio, the batch padded to its widest line (PaddleOCR's rec/cls rule).</summary>
@@ -123,16 +162,16 @@ public sealed class ImagePreprocessor
             tensorWidth = Math.Min(maxWidth, (tensorWidth + m - 1) / m * m);
         }
         var plane = 3 * height * tensorWidth;
-        var data = new float[images.Count * plane];
         var resized = new (int, int)[images.Count];
+        var batch = new ImageBatch(images.Count, height, tensorWidth, resized);
         for (var i = 0; i < images.Count; i++)
         {
             var width = Math.Min(widths[i], tensorWidth);
             var line = ImageOps.Resize(images[i], width, height);
-            TensorWriter.WriteChw(line, data.AsSpan(i * plane, plane), tensorWidth, _order, _mean, _std, _spec.Scale, _spec.PadValue);
+            TensorWriter.WriteChw(line, batch.Data.Slice(i * plane, plane), tensorWidth, _order, _mean, _std, _spec.Scale, _spec.PadValue);
             resized[i] = (width, height);
         }
-        return new ImageBatch(data, [images.Count, 3, height, tensorWidth], resized);
+        return batch;
     }
 
     private static int ScaledWidth(RgbImage image, int height) => Math.Max(1, (int)Math.Ceiling(height * (double)image.Width / image.Height));
@@ -158,14 +197,14 @@ public sealed class ImagePreprocessor
         }
 
         var plane = 3 * height * width;
-        var data = new float[rows.Count * plane];
         var resized = new (int, int)[rows.Count];
+        var batch = new ImageBatch(rows.Count, height, width, resized, [.. rows.Select(r => r.Owner)]);
         for (var r = 0; r < rows.Count; r++)
         {
-            TensorWriter.WriteChw(rows[r].Window, data.AsSpan(r * plane, plane), width, _order, _mean, _std, _spec.Scale, _spec.PadValue);
+            TensorWriter.WriteChw(rows[r].Window, batch.Data.Slice(r * plane, plane), width, _order, _mean, _std, _spec.Scale, _spec.PadValue);
             resized[r] = (rows[r].Window.Width, height);
         }
 
-        return new ImageBatch(data, [rows.Count, 3, height, width], resized, [.. rows.Select(r => r.Owner)]);
+        return batch;
     }
 }

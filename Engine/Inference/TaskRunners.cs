@@ -22,9 +22,10 @@ public sealed class ClassificationRunner(ModelDefinition definition, RunnerOptio
     /// <summary>The classification of each image (also used by the OCR pipeline's orientation step).</summary>
     public ClassificationOutput[] Classify(IReadOnlyList<RgbImage> images)
     {
-        var batch = Preprocessor!.Prepare(images);
-        using var outputs = Session.Run([new NamedTensor(InputName, TensorData.Create(batch.Data, batch.Shape))]);
-        var logits = outputs[0].Tensor.AsSpan<float>();
+        using var batch = Preprocessor!.Prepare(images);
+        using var outputs = Session.Run([new NamedTensor(InputName, batch.ToTensor())]);
+        // Read in place: the scores are only needed until the top-k is taken.
+        var logits = outputs.GetSpan<float>(outputs.Names[0]);
         var classes = logits.Length / batch.Resized.Length;
         var labels = _labels.Count == classes ? _labels : Enumerable.Range(0, classes).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
         var result = new ClassificationOutput[images.Count];
@@ -72,11 +73,12 @@ public sealed class TextRecognitionRunner(ModelDefinition definition, RunnerOpti
 
     public TextRecognitionOutput[] Recognize(IReadOnlyList<RgbImage> lines)
     {
-        var batch = Preprocessor!.Prepare(lines);
-        using var outputs = Session.Run([new NamedTensor(InputName, TensorData.Create(batch.Data, batch.Shape))]);
-        var output = outputs[0].Tensor;
-        var (steps, classes) = ((int)output.Shape[1], (int)output.Shape[2]);
-        var probs = output.AsSpan<float>();
+        using var batch = Preprocessor!.Prepare(lines);
+        using var outputs = Session.Run([new NamedTensor(InputName, batch.ToTensor())]);
+        // Read in place: the output is lines × steps × dictionary (~1 MB a line), decoded once and dropped.
+        var (_, shape) = outputs.GetTypeAndShape(outputs.Names[0]);
+        var (steps, classes) = ((int)shape[1], (int)shape[2]);
+        var probs = outputs.GetSpan<float>(outputs.Names[0]);
         var result = new TextRecognitionOutput[lines.Count];
         for (var i = 0; i < lines.Count; i++)
         {
@@ -98,11 +100,11 @@ public sealed class TextDetectionRunner(ModelDefinition definition, RunnerOption
     /// <summary>Text boxes of one image, in its own pixels, in reading order.</summary>
     public IReadOnlyList<TextBox> Detect(RgbImage image)
     {
-        var batch = Preprocessor!.Prepare([image]);
-        using var outputs = Session.Run([new NamedTensor(InputName, TensorData.Create(batch.Data, batch.Shape))]);
-        var map = outputs[0].Tensor;
-        var (height, width) = ((int)map.Shape[^2], (int)map.Shape[^1]);
-        var boxes = DbPostprocessor.ExtractBoxes(map.AsSpan<float>(), height, width, _db,
+        using var batch = Preprocessor!.Prepare([image]);
+        using var outputs = Session.Run([new NamedTensor(InputName, batch.ToTensor())]);
+        var (_, shape) = outputs.GetTypeAndShape(outputs.Names[0]);
+        var (height, width) = ((int)shape[^2], (int)shape[^1]);
+        var boxes = DbPostprocessor.ExtractBoxes(outputs.GetSpan<float>(outputs.Names[0]), height, width, _db,
             (float)image.Width / width, (float)image.Height / height, image.Width, image.Height);
         return ReadingOrder.Sort(boxes);
     }

@@ -8,10 +8,16 @@ public sealed class TensorData
     private readonly long[] _shape;
 
     private TensorData(Array data, TensorElementType elementType, long[] shape)
+        : this(data, elementType, shape, data.LongLength)
+    {
+    }
+
+    private TensorData(Array data, TensorElementType elementType, long[] shape, long count)
     {
         Data = data;
         ElementType = elementType;
         _shape = shape;
+        ElementCount = count;
     }
 
     public TensorElementType ElementType { get; }
@@ -20,9 +26,9 @@ public sealed class TensorData
 
     public int Rank => _shape.Length;
 
-    public long ElementCount => Data.LongLength;
+    public long ElementCount { get; }
 
-    /// <summary>The backing array (a <c>T[]</c> of the element type's CLR type).</summary>
+    /// <summary>The backing array (a <c>T[]</c> of the element type's CLR type); its first <see cref="ElementCount"/> elements are the tensor.</summary>
     internal Array Data { get; }
 
     internal long[] ShapeArray => _shape;
@@ -40,6 +46,27 @@ public sealed class TensorData
                 $"Shape [{string.Join(",", shape)}] holds {count} elements but the data has {data.LongLength}.", nameof(shape));
         }
         return new TensorData(data, elementType, (long[])shape.Clone());
+    }
+
+    /// <summary>
+    /// Wraps the start of <paramref name="data"/> without copying: a pooled buffer may be longer than the tensor.
+    /// The segment must start at 0 and hold exactly the shape's element count.
+    /// </summary>
+    public static TensorData Create<T>(ArraySegment<T> data, params long[] shape) where T : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(data.Array);
+        ArgumentNullException.ThrowIfNull(shape);
+        if (data.Offset != 0)
+        {
+            throw new ArgumentException("The segment must start at the array's first element.", nameof(data));
+        }
+        var count = CountElements(shape);
+        if (count != data.Count)
+        {
+            throw new ArgumentException(
+                $"Shape [{string.Join(",", shape)}] holds {count} elements but the segment has {data.Count}.", nameof(shape));
+        }
+        return new TensorData(data.Array, TensorElementTypes.Of<T>(), (long[])shape.Clone(), count);
     }
 
     /// <summary>Builds a tensor from little-endian element bytes (as in ONNX raw_data or OIP binary data).</summary>
@@ -67,7 +94,7 @@ public sealed class TensorData
     public Span<T> AsSpan<T>() where T : unmanaged
     {
         EnsureType<T>();
-        return (T[])Data;
+        return ((T[])Data).AsSpan(0, checked((int)ElementCount));
     }
 
     /// <summary>A copy of the elements.</summary>
@@ -75,7 +102,7 @@ public sealed class TensorData
 
     /// <summary>The elements as raw bytes, without copying.</summary>
     public Span<byte> AsBytes() =>
-        MemoryMarshal.CreateSpan(ref MemoryMarshal.GetArrayDataReference(Data), checked((int)(Data.LongLength * ElementType.ElementSize())));
+        MemoryMarshal.CreateSpan(ref MemoryMarshal.GetArrayDataReference(Data), checked((int)(ElementCount * ElementType.ElementSize())));
 
     public override string ToString() => $"{ElementType.DisplayName()} [{string.Join(",", _shape)}]";
 

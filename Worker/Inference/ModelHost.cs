@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Contracts;
 using Engine.Bucket;
 using Engine.Inference;
@@ -150,6 +151,8 @@ public sealed partial class ModelHost(
     /// Per model judged by ModelSync: its desired version, or null when ModelSync found none valid (not served).
     /// Models ModelSync has not judged (or no Redis answer) are absent: the latest valid version is served.
     /// </summary>
+    private static readonly JsonSerializerOptions VerdictJson = new(JsonSerializerDefaults.Web);
+
     private Dictionary<string, int?> ReadDesiredVersions(IReadOnlyList<string> models)
     {
         var desired = new Dictionary<string, int?>(StringComparer.Ordinal);
@@ -168,8 +171,11 @@ public sealed partial class ModelHost(
                 {
                     desired[name] = version;
                 }
-                else if (db.KeyExists(RedisKeys.ModelVersions(name)))
+                else if (db.HashValues(RedisKeys.ModelVersions(name)) is { Length: > 0 } verdicts
+                    && !verdicts.Any(v => JsonSerializer.Deserialize<Contracts.Models.ModelVersionState>((string)v!, VerdictJson)?.IsValid == true))
                 {
+                    // Judged, and no version valid. (A valid verdict whose desired version is not written yet is
+                    // ModelSync between two writes: the latest valid version is what it is about to choose.)
                     desired[name] = null;
                 }
             }

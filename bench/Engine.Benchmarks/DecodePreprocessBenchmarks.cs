@@ -28,6 +28,7 @@ public class DecodePreprocessBenchmarks
     public long DecodeAndPreprocess()
     {
         var image = _preprocessor.Decode(_jpeg);
-        return _preprocessor.Prepare([image]).Data.Length;
+        using var batch = _preprocessor.Prepare([image]);
+        return batch.Data.Length;
     }
 }

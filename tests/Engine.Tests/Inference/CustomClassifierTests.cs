@@ -69,6 +69,24 @@ public sealed class CustomClassifierTests : IDisposable
     }
 
     [Fact]
+    public void Batches_of_different_sizes_one_after_another_each_name_their_own_colours()
+    {
+        // The batch tensor is a pooled buffer, reused and often longer than the batch: no image may see another batch's pixels.
+        var catalog = ModelCatalog.Scan(_bucket);
+        using var factory = new ModelRunnerFactory(catalog, new RunnerOptions());
+        var runner = factory.Create(catalog.Find("colours")!.Latest!.Definition!);
+        var json = new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web);
+        List<string> Labels(params (byte R, byte G, byte B)[] colours) =>
+            [.. runner.Run([.. colours.Select((c, i) => new JobInput($"j{i}", InputKinds.Image, Png(c.R, c.G, c.B)))])
+                .Select(r => r.Output!.Value.Deserialize<ClassificationOutput>(json)!.Labels[0].Label)];
+
+        Assert.Equal(["red", "green", "blue", "red"], Labels((240, 10, 10), (10, 240, 10), (10, 10, 240), (240, 10, 10)));
+        Assert.Equal(["blue"], Labels((10, 10, 240)));
+        Assert.Equal(["green", "green", "green"], Labels((10, 240, 10), (10, 240, 10), (10, 240, 10)));
+        Assert.Equal(["red", "blue"], Labels((240, 10, 10), (10, 10, 240)));
+    }
+
+    [Fact]
     public void A_corrupt_image_fails_only_its_own_job_as_a_client_error()
     {
         var catalog = ModelCatalog.Scan(_bucket);

@@ -31,7 +31,7 @@ public sealed class ImagePreprocessorTests
         };
 
         // 626×54 is 557 px wide at height 48: three 192 px windows; the short line is one padded window.
-        var batch = new ImagePreprocessor(spec).Prepare([Blank(626, 54), Blank(100, 48)]);
+        using var batch = new ImagePreprocessor(spec).Prepare([Blank(626, 54), Blank(100, 48)]);
 
         Assert.Equal([4L, 3, 48, 192], batch.Shape);
         Assert.Equal([0, 0, 0, 1], batch.Owners!);
