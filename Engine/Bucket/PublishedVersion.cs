@@ -1,4 +1,4 @@
-// A version is published only when complete: its manifest exists (written last) and lists every file with its size and
+// A version is published only when complete: its manifest exists (written last), is not empty, and lists every file with its size and
 // sha256, and every listed file is present at that size. A half-copied version is simply not there yet.
 using Contracts.Models;
 using Engine.Models;
@@ -27,6 +27,13 @@ public static class BucketScan
         }
         catch (FileNotFoundException)
         {
+            return null;
+        }
+
+        if (string.IsNullOrWhiteSpace(json))
+        {
+            // Named but not yet written: S3 servers and copies can list the object before its bytes are in. Judging it
+            // now would mark a version invalid for good (verdicts are final) over a moment of timing.
             return null;
         }
 

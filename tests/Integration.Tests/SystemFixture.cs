@@ -86,7 +86,7 @@ public static class TestBucket
             """);
         // A valid model whose every run loops for days: to test deadlines of running jobs and the replacement of a hung worker.
         var hanging = Directory.CreateDirectory(Path.Combine(bucket, "hanging", "1")).FullName;
-        File.WriteAllBytes(Path.Combine(hanging, "model.onnx"), HangingModel.Build());
+        File.WriteAllBytes(Path.Combine(hanging, "model.onnx"), TestSupport.OnnxModels.Hanging());
         File.WriteAllText(Path.Combine(hanging, "model.json"), """
             {
               "name": "hanging", "version": 1, "task": "image-classification",

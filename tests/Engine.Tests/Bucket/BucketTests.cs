@@ -43,6 +43,22 @@ public sealed class BucketTests : IDisposable
     }
 
     [Fact]
+    public async Task Manifest_still_empty_is_not_published_until_written()
+    {
+        // An object store (or a copy in progress) can show the manifest's name before its bytes: not a bad version yet.
+        var directory = PublishClassifier("cls", 1);
+        var manifest = Path.Combine(directory, "model.json");
+        var json = File.ReadAllText(manifest);
+        File.WriteAllText(manifest, "");
+
+        Assert.Empty(await Bucket.ListPublishedAsync(TestContext.Current.CancellationToken));
+
+        File.WriteAllText(manifest, json);
+        var version = Assert.Single(await Bucket.ListPublishedAsync(TestContext.Current.CancellationToken));
+        Assert.Equal("cls", version.Manifest?.Name);
+    }
+
+    [Fact]
     public async Task Manifest_listing_a_missing_file_is_not_published()
     {
         var directory = PublishClassifier("cls", 1);

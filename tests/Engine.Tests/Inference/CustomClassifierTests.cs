@@ -16,7 +16,7 @@ public sealed class CustomClassifierTests : IDisposable
     {
         var version = Path.Combine(_bucket, "colours", "1");
         Directory.CreateDirectory(version);
-        File.WriteAllBytes(Path.Combine(version, "model.onnx"), OnnxModelBuilder.MeanColourClassifier(8, 8, new float[,] { { 1, 0, 0 }, { 0, 1, 0 }, { 0, 0, 1 } }));
+        File.WriteAllBytes(Path.Combine(version, "model.onnx"), TestSupport.OnnxModels.MeanColourClassifier(8, 8, new float[,] { { 1, 0, 0 }, { 0, 1, 0 }, { 0, 0, 1 } }));
         File.WriteAllText(Path.Combine(version, "model.json"), """
             {
               "name": "colours",

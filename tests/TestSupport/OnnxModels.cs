@@ -1,19 +1,50 @@
-// Writes an ONNX model (onnx.ModelProto, by hand with Google.Protobuf) that never finishes: a real model for the hang test.
+// Writes small ONNX models (onnx.ModelProto) by hand with Google.Protobuf, for tests that need a real model of a known
+// behaviour. One source, linked into Engine.Tests and Integration.Tests.
+using System.Runtime.InteropServices;
 using Google.Protobuf;
 
-namespace Integration.Tests;
+namespace TestSupport;
 
-/// <summary>
-/// An image classifier x [N,3,8,8] → scores [N,3] whose scores pass through a Loop of 10^15 iterations (a counter seeded
-/// from the input, so ONNX Runtime cannot fold it away at load): loading is instant, every run computes for days.
-/// </summary>
-internal static class HangingModel
+internal static class OnnxModels
 {
+    // TensorProto.DataType values.
     private const int Float = 1;
     private const int Int64 = 7;
     private const int Bool = 9;
 
-    public static byte[] Build()
+    /// <summary>
+    /// An image classifier: x [N,3,H,W] → GlobalAveragePool → Flatten → MatMul(weights [3,K]) → scores [N,K]. With the
+    /// identity as weights, class c's score is the mean of normalized channel c, so the answer follows the image's colour.
+    /// </summary>
+    public static byte[] MeanColourClassifier(int height, int width, float[,] weights)
+    {
+        var classes = weights.GetLength(1);
+        var flat = new float[3 * classes];
+        for (var c = 0; c < 3; c++)
+        {
+            for (var k = 0; k < classes; k++)
+            {
+                flat[c * classes + k] = weights[c, k];
+            }
+        }
+
+        return Model(Message(g =>
+        {
+            Node(g, "GlobalAveragePool", ["x"], ["pooled"]);
+            Node(g, "Flatten", ["pooled"], ["flat"], Int("axis", 1));
+            Node(g, "MatMul", ["flat", "w"], ["scores"]);
+            Text(g, 2, "mean_colour");
+            Initializer(g, "w", Float, MemoryMarshal.AsBytes(flat.AsSpan()).ToArray(), 3, classes);
+            ValueInfo(g, 11, "x", Float, ["N", 3, height, width]);
+            ValueInfo(g, 12, "scores", Float, ["N", classes]);
+        }));
+    }
+
+    /// <summary>
+    /// An image classifier x [N,3,8,8] → scores [N,3] whose scores pass through a Loop of 10^15 iterations (a counter seeded
+    /// from the input, so ONNX Runtime cannot fold it away at load): loading is instant, every run computes for days.
+    /// </summary>
+    public static byte[] Hanging()
     {
         var body = Message(g =>
         {
@@ -28,7 +59,7 @@ internal static class HangingModel
             ValueInfo(g, 12, "v_out", Float, []);
         });
 
-        var graph = Message(g =>
+        return Model(Message(g =>
         {
             Node(g, "ReduceMean", ["x"], ["seed"], Int("keepdims", 0));
             Node(g, "Loop", ["trips", "go", "seed"], ["counted"], Graph("body", body));
@@ -40,23 +71,24 @@ internal static class HangingModel
             Initializer(g, "go", Bool, [1]);
             ValueInfo(g, 11, "x", Float, ["N", 3, 8, 8]);
             ValueInfo(g, 12, "scores", Float, ["N", 3]);
-        });
-
-        return Message(m =>
-        {
-            m.WriteTag(1, WireFormat.WireType.Varint);
-            m.WriteInt64(8); // IR version 8
-            Text(m, 2, "Integration.Tests");
-            m.WriteTag(7, WireFormat.WireType.LengthDelimited);
-            m.WriteBytes(graph);
-            m.WriteTag(8, WireFormat.WireType.LengthDelimited);
-            m.WriteBytes(Message(o =>
-            {
-                o.WriteTag(2, WireFormat.WireType.Varint);
-                o.WriteInt64(13);
-            }));
-        }).ToByteArray();
+        }));
     }
+
+    /// <summary>A ModelProto around <paramref name="graph"/>: IR version 8, default opset 13.</summary>
+    private static byte[] Model(ByteString graph) => Message(m =>
+    {
+        m.WriteTag(1, WireFormat.WireType.Varint);
+        m.WriteInt64(8);
+        Text(m, 2, "TestSupport");
+        m.WriteTag(7, WireFormat.WireType.LengthDelimited);
+        m.WriteBytes(graph);
+        m.WriteTag(8, WireFormat.WireType.LengthDelimited);
+        m.WriteBytes(Message(o =>
+        {
+            o.WriteTag(2, WireFormat.WireType.Varint);
+            o.WriteInt64(13);
+        }));
+    }).ToByteArray();
 
     private static ByteString Message(Action<CodedOutputStream> write)
     {
@@ -115,12 +147,17 @@ internal static class HangingModel
         }));
     }
 
-    /// <summary>A scalar TensorProto initializer from its little-endian bytes.</summary>
-    private static void Initializer(CodedOutputStream graph, string name, int type, byte[] raw)
+    /// <summary>A TensorProto initializer from its little-endian bytes (a scalar when no dims are given).</summary>
+    private static void Initializer(CodedOutputStream graph, string name, int type, byte[] raw, params long[] dims)
     {
         graph.WriteTag(5, WireFormat.WireType.LengthDelimited);
         graph.WriteBytes(Message(t =>
         {
+            foreach (var dim in dims)
+            {
+                t.WriteTag(1, WireFormat.WireType.Varint);
+                t.WriteInt64(dim);
+            }
             t.WriteTag(2, WireFormat.WireType.Varint);
             t.WriteInt32(type);
             Text(t, 8, name);
@@ -129,7 +166,7 @@ internal static class HangingModel
         }));
     }
 
-    /// <summary>A tensor ValueInfoProto (field 11 input, 12 output); a string dimension is symbolic.</summary>
+    /// <summary>A tensor ValueInfoProto (field 11 input, 12 output); a string dimension is symbolic (dim_param).</summary>
     private static void ValueInfo(CodedOutputStream graph, int field, string name, int type, object[] dims)
     {
         graph.WriteTag(field, WireFormat.WireType.LengthDelimited);
