@@ -42,35 +42,20 @@ if [[ -z "${SKIP_BUILD:-}" ]]; then
   done
 fi
 
-APPHOST=
+. scripts/lib.sh
 cleanup() {
-  if [[ -n "$APPHOST" ]]; then kill -TERM "$APPHOST" 2>/dev/null || true; wait "$APPHOST" 2>/dev/null || true; fi
+  apphost_stop
   rm -rf "$RUN"
 }
 trap cleanup EXIT
 
-wait_for() { # wait_for SECONDS COMMAND…
-  local deadline=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do
-    (( SECONDS < deadline )) || return 1
-    sleep 0.5
-  done
-}
-
 log "starting the AppHost: 1 gateway, $WORKERS workers"
-dotnet AppHost/$REL/AppHost.dll --gateway-port 0 --gateways 1 --workers "$WORKERS" --dashboard-port 0 >"$RUN/apphost.log" 2>&1 &
-APPHOST=$!
-gateway_line() { grep -m1 -oE '^  gateway: http://[^ ]+' "$RUN/apphost.log"; }
-wait_for 180 gateway_line || { log "the AppHost did not start"; tail -20 "$RUN/apphost.log" >&2; exit 1; }
-GATEWAY=$(gateway_line | sed 's/^  gateway: //')
+apphost_start "$REL" "$RUN/apphost.log" 180 --gateway-port 0 --gateways 1 --workers "$WORKERS" --dashboard-port 0
 # The AppHost's resource table: "  gateway   Project   Running  pid 1234   http://…" (setsid execs: the pid is the gateway's own).
 PID=$(grep -m1 -E '^  gateway[^ :]*[[:space:]]+[A-Za-z]+[[:space:]]+[A-Za-z]+[[:space:]]+pid [0-9]+' "$RUN/apphost.log" | sed -E 's/.* pid ([0-9]+).*/\1/')
 [[ -r /proc/$PID/status ]] || { log "gateway pid not found in the AppHost's output"; exit 1; }
 log "gateway at $GATEWAY, pid $PID, open-files limit $(awk '/Max open files/ {print $4}' /proc/$PID/limits)"
-models_ready() {
-  [[ $(curl -sf "${GATEWAY%/}/v1/models" | jq -r --arg m "$MODEL" '.[] | select(.name == $m) | .ready') == true ]]
-}
-wait_for 120 models_ready || log "warning: $MODEL not reported ready; measuring anyway"
+wait_for 120 models_ready "$MODEL" || log "warning: $MODEL not reported ready; measuring anyway"
 
 ARGS=(bench connections --gateway "$GATEWAY" --gateway-pid "$PID" --connections "$CONNECTIONS" --senders "$SENDERS"
       --duration "$DURATION" --settle "$SETTLE" --model "$MODEL" --input "$INPUT" --json "$OUT/connections-$STAMP.json")

@@ -50,22 +50,13 @@ bench() { # bench URL MODEL TRANSPORT NAME [extra bench options, default: closed
   tail -n 8 "$RAW/$name.txt" >&2
 }
 
-PIDS=()
+. scripts/lib.sh
+SYNC_PID=
 cleanup() {
-  for pid in "${PIDS[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  apphost_stop
+  if [[ -n "$SYNC_PID" ]]; then kill -TERM "$SYNC_PID" 2>/dev/null || true; wait "$SYNC_PID" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
-
-wait_for() { # wait_for SECONDS COMMAND…
-  local deadline=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do
-    (( SECONDS < deadline )) || return 1
-    sleep 0.5
-  done
-}
 
 phase() { [[ " $PHASES " == *" $1 "* ]]; }
 
@@ -84,20 +75,10 @@ done
 # ---- (b) the whole system ----
 if phase b; then
 log "(b) system: starting the AppHost with $WORKERS workers"
-dotnet AppHost/$REL/AppHost.dll --gateway-port 0 --dashboard-port 0 --workers "$WORKERS" >"$RAW/apphost.log" 2>&1 &
-APPHOST=$!
-PIDS+=("$APPHOST")
-gateway_line() { grep -m1 -oE '^  gateway: http://[^ ]+' "$RAW/apphost.log"; }
-wait_for 180 gateway_line || { log "the AppHost did not start; see $RAW/apphost.log"; tail -20 "$RAW/apphost.log" >&2; exit 1; }
-GATEWAY=$(gateway_line | sed 's/^  gateway: //')
+apphost_start "$REL" "$RAW/apphost.log" 180 --gateway-port 0 --dashboard-port 0 --workers "$WORKERS"
 log "gateway at $GATEWAY; waiting for workers to serve $MODELS"
-models_ready() {
-  local body; body=$(curl -sf "${GATEWAY%/}/v1/models") || return 1
-  for m in $MODELS; do
-    [[ $(jq -r --arg m "$m" '.[] | select(.name == $m) | .ready' <<<"$body") == true ]] || return 1
-  done
-}
-wait_for 120 models_ready || log "warning: not every model reported ready; benchmarking anyway"
+# shellcheck disable=SC2086 # one argument per model
+wait_for 120 models_ready $MODELS || log "warning: not every model reported ready; benchmarking anyway"
 for m in $MODELS; do
   log "(b) system: $m, signalr, $CLIENTS clients"
   python3 bench/cost.py snapshot "$RAW/apphost.log" >"$RAW/cost-$m-before.json" || true
@@ -115,8 +96,7 @@ for m in $MODELS; do
   fi
 done
 log "(b) stopping the AppHost (SIGTERM: clean shutdown, like Ctrl+C)"
-kill -TERM "$APPHOST"; wait "$APPHOST" 2>/dev/null || true
-PIDS=()
+apphost_stop
 fi
 
 # ---- (c) synchronous endpoint ----
@@ -125,7 +105,7 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 SYNC=http://127.0.0.1:$PORT
 log "(c) sync: starting SyncBaseline on $SYNC"
 dotnet bench/SyncBaseline/$REL/SyncBaseline.dll --urls "$SYNC" --Models models >"$RAW/sync.log" 2>&1 &
-PIDS+=("$!")
+SYNC_PID=$!
 wait_for 60 curl -sf "$SYNC/health" || { log "SyncBaseline did not start; see $RAW/sync.log"; exit 1; }
 for m in $MODELS; do
   log "(c) sync: $m, rest, $CLIENTS clients"

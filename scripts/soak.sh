@@ -45,34 +45,15 @@ if [[ -z "${SKIP_BUILD:-}" ]]; then
   done
 fi
 
-APPHOST=
-cleanup() {
-  if [[ -n "$APPHOST" ]]; then
-    kill -TERM "$APPHOST" 2>/dev/null || true
-    wait "$APPHOST" 2>/dev/null || true
-  fi
-}
-trap cleanup EXIT
-
-wait_for() { # wait_for SECONDS COMMAND…
-  local deadline=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do
-    (( SECONDS < deadline )) || return 1
-    sleep 1
-  done
-}
+. scripts/lib.sh
+trap apphost_stop EXIT
 
 # Records expire after TTL minutes instead of a day, so the key count must level off within the run.
 export Jobs__RecordTtl="00:$(printf '%02d' "$TTL"):00"
 log "starting the AppHost: $WORKERS workers, $GATEWAYS gateway(s), record TTL $TTL min"
-dotnet AppHost/$BIN/AppHost.dll --gateway-port 0 --dashboard-port 0 --workers "$WORKERS" --gateways "$GATEWAYS" >"$OUT/apphost.log" 2>&1 &
-APPHOST=$!
-gateway_line() { grep -m1 -oE '^  gateway: http://[^ ]+' "$OUT/apphost.log"; }
-wait_for 240 gateway_line || { log "the AppHost did not start; see $OUT/apphost.log"; tail -20 "$OUT/apphost.log" >&2; exit 1; }
-GATEWAY=$(gateway_line | sed 's/^  gateway: //')
+apphost_start "$BIN" "$OUT/apphost.log" 240 --gateway-port 0 --dashboard-port 0 --workers "$WORKERS" --gateways "$GATEWAYS"
 REDIS_PORT=$(grep -m1 -oE 'ConnectionStrings__cache=[^ ]+' "$OUT/apphost.log" | sed -E 's/.*:([0-9]+)$/\1/')
-model_ready() { [[ $(curl -sf "${GATEWAY%/}/v1/models" | jq -r --arg m "$MODEL" '.[] | select(.name == $m) | .ready') == true ]]; }
-wait_for 120 model_ready || log "warning: $MODEL not reported ready; going on"
+wait_for 120 models_ready "$MODEL" || log "warning: $MODEL not reported ready; going on"
 log "gateway $GATEWAY, redis port $REDIS_PORT"
 
 bench() { dotnet Client/$BIN/Client.dll bench --gateway "$GATEWAY" --model "$MODEL" --input "$INPUT" "$@"; }

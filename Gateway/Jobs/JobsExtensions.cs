@@ -39,7 +39,6 @@ public static class JobsExtensions
         {
             o.PayloadSerializerOptions.DefaultIgnoreCondition = JobJson.Options.DefaultIgnoreCondition;
         });
-        builder.Services.AddProblemDetails();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = JobJson.Options.DefaultIgnoreCondition);
         return builder;
     }

@@ -25,7 +25,7 @@ public static class ModelAdminApi
 
     public static IEndpointRouteBuilder MapModelAdminApi(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup("/admin").AddEndpointFilter(RequireAdminKey).AddEndpointFilter(StoreUnavailable);
+        var admin = app.MapGroup("/admin").AddEndpointFilter(RequireAdminKey);
         admin.MapGet("/models", ListModels);
         admin.MapPost("/models/{name}/pin/{version:int}", Pin);
         admin.MapPost("/models/{name}/rollback", Rollback);
@@ -56,24 +56,6 @@ public static class ModelAdminApi
         }
 
         return await next(context);
-    }
-
-    /// <summary>Redis not answering in time is a 503 the caller can retry, never a 500.</summary>
-    private static async ValueTask<object?> StoreUnavailable(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        try
-        {
-            return await next(context);
-        }
-        catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
-        {
-            context.HttpContext.Response.Headers.RetryAfter = "1";
-            return TypedResults.Problem(
-                title: "ModelSync's store is unavailable",
-                detail: $"Redis did not answer: {e.Message}",
-                statusCode: StatusCodes.Status503ServiceUnavailable,
-                extensions: new Dictionary<string, object?> { ["code"] = "store_unavailable" });
-        }
     }
 
     private static async Task<Ok<AdminModel[]>> ListModels(ModelStateStore store)

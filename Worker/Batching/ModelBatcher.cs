@@ -360,9 +360,8 @@ public sealed partial class ModelBatcher(
     {
         var inputs = toRun.ConvertAll(x => new JobInput(x.Job.JobId, x.Job.Kind, x.Job.Body));
         await computeGate.WaitAsync();
-        stats.RunStarted();
         var watch = Stopwatch.StartNew();
-        var computing = stats.ComputeStarted(); // watched by the liveness check: a batch that never returns makes /alive fail
+        var run = stats.ModelRunStarted(); // watched by the liveness check too: a batch that never returns makes /alive fail
         try
         {
             var links = spans.OfType<Activity>().Select(s => new ActivityLink(s.Context));
@@ -401,8 +400,7 @@ public sealed partial class ModelBatcher(
         }
         finally
         {
-            stats.RunFinished();
-            stats.ComputeFinished(computing);
+            stats.ModelRunFinished(run);
             computeGate.Release();
         }
     }

@@ -6,11 +6,12 @@ namespace Worker.Batching;
 public sealed class WorkerStats
 {
     private readonly object _busyGate = new();
-    private int _running;
+    private int _overlapping;
     private long _busySince;
     private long _busyTicks;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, long> _computing = new();
-    private long _computeIds;
+    // Each model run in progress: token → start (Environment.TickCount64).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, long> _running = new();
+    private long _runIds;
     private long _batches;
     private long _jobs;
     private long _inFlight;
@@ -39,28 +40,36 @@ public sealed class WorkerStats
         {
             lock (_busyGate)
             {
-                var ticks = _busyTicks + (_running > 0 ? Stopwatch.GetTimestamp() - _busySince : 0);
+                var ticks = _busyTicks + (_overlapping > 0 ? Stopwatch.GetTimestamp() - _busySince : 0);
                 return TimeSpan.FromSeconds((double)ticks / Stopwatch.Frequency);
             }
         }
     }
 
-    public void RunStarted()
+    /// <summary>
+    /// Marks a batch entering the model; returns the token for <see cref="ModelRunFinished"/>. One interval feeds both the
+    /// utilisation (<see cref="BusyTime"/>) and the hang watchdog (<see cref="LongestCompute"/>).
+    /// </summary>
+    public long ModelRunStarted()
     {
+        var token = Interlocked.Increment(ref _runIds);
+        _running[token] = Environment.TickCount64;
         lock (_busyGate)
         {
-            if (_running++ == 0)
+            if (_overlapping++ == 0)
             {
                 _busySince = Stopwatch.GetTimestamp();
             }
         }
+        return token;
     }
 
-    public void RunFinished()
+    public void ModelRunFinished(long token)
     {
+        _running.TryRemove(token, out _);
         lock (_busyGate)
         {
-            if (--_running == 0)
+            if (--_overlapping == 0)
             {
                 _busyTicks += Stopwatch.GetTimestamp() - _busySince;
             }
@@ -77,23 +86,13 @@ public sealed class WorkerStats
         Interlocked.Add(ref _inFlight, size);
     }
 
-    /// <summary>Marks a batch entering the model; returns the token for <see cref="ComputeFinished"/>.</summary>
-    public long ComputeStarted()
-    {
-        var token = Interlocked.Increment(ref _computeIds);
-        _computing[token] = Environment.TickCount64;
-        return token;
-    }
-
-    public void ComputeFinished(long token) => _computing.TryRemove(token, out _);
-
     /// <summary>How long the oldest batch now inside a model has been computing (zero when none is).</summary>
     public TimeSpan LongestCompute
     {
         get
         {
             var oldest = long.MaxValue;
-            foreach (var (_, started) in _computing)
+            foreach (var (_, started) in _running)
             {
                 oldest = Math.Min(oldest, started);
             }

@@ -1,0 +1,46 @@
+# Shell helpers shared by the benchmark and soak scripts: `. scripts/lib.sh` from the repository root.
+
+# wait_for SECONDS COMMAND…: runs COMMAND (quietly) every half second until it succeeds; fails after SECONDS.
+wait_for() {
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    (( SECONDS < deadline )) || return 1
+    sleep 0.5
+  done
+}
+
+# apphost_start BIN LOG SECONDS [AppHost options…]: starts the built AppHost (AppHost/BIN/AppHost.dll) in the background,
+# its output in LOG; once it has printed its resource table sets APPHOST (its pid) and GATEWAY (the first gateway's URL).
+# Exits the script, with the log's tail, if that takes longer than SECONDS.
+APPHOST=
+GATEWAY=
+apphost_start() {
+  local bin=$1 log_file=$2 timeout=$3; shift 3
+  dotnet "AppHost/$bin/AppHost.dll" "$@" >"$log_file" 2>&1 &
+  APPHOST=$!
+  _apphost_gateway() { grep -m1 -oE '^  gateway: http://[^ ]+' "$log_file" | sed 's/^  gateway: //'; }
+  if ! wait_for "$timeout" _apphost_gateway; then
+    echo "the AppHost did not start within ${timeout}s; see $log_file" >&2
+    tail -20 "$log_file" >&2
+    exit 1
+  fi
+  GATEWAY=$(_apphost_gateway)
+}
+
+# apphost_stop: SIGTERM (a clean shutdown, like Ctrl+C), then waits for it. Safe to call twice (e.g. again from a trap).
+apphost_stop() {
+  if [[ -n "$APPHOST" ]]; then
+    kill -TERM "$APPHOST" 2>/dev/null || true
+    wait "$APPHOST" 2>/dev/null || true
+    APPHOST=
+  fi
+}
+
+# models_ready MODEL…: whether the gateway lists every MODEL as ready.
+models_ready() {
+  local body m
+  body=$(curl -sf "${GATEWAY%/}/v1/models") || return 1
+  for m in "$@"; do
+    [[ $(jq -r --arg m "$m" '.[] | select(.name == $m) | .ready' <<<"$body") == true ]] || return 1
+  done
+}
