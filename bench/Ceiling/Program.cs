@@ -35,6 +35,7 @@ long jobs = 0;
 // Each measured run's duration: with --batch 1 --runners 1 its median is the single-inference time (decode included)
 // that the open-loop latency target is stated against.
 var runTimes = new System.Collections.Concurrent.ConcurrentBag<double>();
+long allocatedAtStart = 0;
 var clock = Stopwatch.StartNew();
 var measureFrom = TimeSpan.FromSeconds(warmup);
 var end = measureFrom + TimeSpan.FromSeconds(seconds);
@@ -43,6 +44,11 @@ var threadsDone = models.Select(runner => Task.Factory.StartNew(() =>
     while (clock.Elapsed < end)
     {
         var started = clock.Elapsed;
+        if (started >= measureFrom)
+        {
+            // The first runner into the measured window marks where allocation counting starts.
+            Interlocked.CompareExchange(ref allocatedAtStart, GC.GetTotalAllocatedBytes(), 0);
+        }
         runner.Run(batch);
         var finished = clock.Elapsed;
         if (started >= measureFrom && finished <= end)
@@ -54,11 +60,12 @@ var threadsDone = models.Select(runner => Task.Factory.StartNew(() =>
 }, TaskCreationOptions.LongRunning)).ToArray();
 Task.WaitAll(threadsDone);
 
+var allocatedPerJob = jobs == 0 ? 0 : (GC.GetTotalAllocatedBytes() - allocatedAtStart) / (double)jobs;
 var jobsPerSecond = jobs / seconds;
 var sorted = runTimes.Order().ToArray();
 double Percentile(double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"ceiling: model={model} runners={runners} intra_op_threads={threads} batch={batchSize} jobs={jobs} seconds={seconds} jobs_per_s={jobsPerSecond:0.0} run_ms_p50={Percentile(0.5):0.00} run_ms_p99={Percentile(0.99):0.00}"));
+    $"ceiling: model={model} runners={runners} intra_op_threads={threads} batch={batchSize} jobs={jobs} seconds={seconds} jobs_per_s={jobsPerSecond:0.0} run_ms_p50={Percentile(0.5):0.00} run_ms_p99={Percentile(0.99):0.00} managed_kib_per_job={allocatedPerJob / 1024:0.0}"));
 foreach (var factory in factories)
 {
     factory.Dispose();

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using AppHost.Dashboard;
 using Contracts.Jobs;
@@ -48,7 +49,20 @@ public sealed class ObservabilityTests(SystemFixture system)
             finals.Add(await Http.WaitTerminalAsync(http0, id));
         }
         var deadLettered = await Http.WaitTerminalAsync(http1, faultyId);
+        // A worker counts a job after its final state is stored (only then is it known that this worker's write
+        // applied), so a scrape right after a client sees the state may be a moment early: scrape until the
+        // last counters the jobs above move are in (or 10 s pass, and the assertions below say which is missing).
         var after = await ScrapeAllAsync();
+        for (var settle = Stopwatch.StartNew(); settle.Elapsed < TimeSpan.FromSeconds(10); after = await ScrapeAllAsync())
+        {
+            if (Delta(before, after, "nv_inference_request_failure", ("model", "faulty")) >= 1
+                && Delta(before, after, "nv_inference_count", ("model", "ocr-cls")) >= ids.Count
+                && Delta(before, after, "nv_inference_request_success", ("model", "ocr-cls"), ("version", "1")) >= images.Length)
+            {
+                break;
+            }
+            await Task.Delay(200, Ct);
+        }
 
         var succeeded = finals.Count(f => f.Status == JobStatus.Succeeded);
         var failed = finals.Where(f => f.Status == JobStatus.Failed).ToList();
