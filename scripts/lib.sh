@@ -18,7 +18,11 @@ apphost_start() {
   local bin=$1 log_file=$2 timeout=$3; shift 3
   dotnet "AppHost/$bin/AppHost.dll" "$@" >"$log_file" 2>&1 &
   APPHOST=$!
-  _apphost_gateway() { grep -m1 -oE '^  gateway: http://[^ ]+' "$log_file" | sed 's/^  gateway: //'; }
+  _apphost_gateway() { # no pipeline: its status must be grep's, with or without pipefail
+    local line
+    line=$(grep -m1 -oE '^  gateway: http://[^ ]+' "$log_file") || return 1
+    echo "${line#  gateway: }"
+  }
   if ! wait_for "$timeout" _apphost_gateway; then
     echo "the AppHost did not start within ${timeout}s; see $log_file" >&2
     tail -20 "$log_file" >&2
