@@ -166,6 +166,18 @@ if open_rows:
         d = lambda x: "—" if single is None else f"{x - single:+.2f}"
         print(f"| {m} | {f(r.get('rate'))} | {f(r['throughput'])} | {f(single, 2)} | {f(lat['p50'], 2)} | {f(lat['p90'], 2)} | {f(lat['p99'], 2)} "
               f"| {f(lat['p999'], 2)} | {r['failed']} | {d(lat['p50'])} | {d(lat['p99'])} |")
+    stages = ["submit", "queue", "run", "push", "send lag"]
+    staged = [(m, r) for m, r in open_rows if r.get("stages")]
+    if staged:
+        print("\nWhere the open-loop time goes, p50 / p99 ms per stage (load generator's clock and the job record's server "
+              "timestamps, same machine): submit = send → gateway accepted; queue = accepted → worker started the batch "
+              "(broker, delivery, batch gathering); run = the batch's model run incl. decode/pre/post; push = finished → "
+              "result received (store, notice, push); send lag = the generator's lateness against its schedule.\n")
+        print("| model | " + " | ".join(stages) + " | mean batch |")
+        print("|---|" + "--:|" * (len(stages) + 1))
+        for m, r in staged:
+            cell = lambda s: "—" if s not in r["stages"] else f"{f(r['stages'][s]['p50'], 2)} / {f(r['stages'][s]['p99'], 2)}"
+            print(f"| {m} | " + " | ".join(cell(s) for s in stages) + f" | {f(r.get('meanBatchSize'), 2)} |")
 for m in models.split():
     try:
         print(f"\nCost per job of (b) on `{m}` (counters over the whole run, warm-up included; `bench/cost.py`):\n\n```\n" + open(os.path.join(raw, f"cost-{m}.txt")).read().rstrip() + "\n```")

@@ -1,14 +1,34 @@
+using Contracts.Jobs;
+
 namespace Client.Bench;
 
 /// <summary>
+/// One job as the load generator saw it: its wall clock just before sending and just after the result arrived, the
+/// job's final record when the transport returned one, and in open loop how late the send was against its schedule.
+/// The generator runs on the system's machine, so its wall clock compares with the record's server timestamps.
+/// </summary>
+public readonly record struct JobTrace(DateTimeOffset Sent, DateTimeOffset Received, JobRecord? Record, TimeSpan? SendLag = null);
+
+/// <summary>
 /// Collects job outcomes from every client thread: one latency histogram for the measured window, one per second
-/// of it (for latency over time), and errors by code. Jobs sent during warm-up are counted for the progress
-/// display only.
+/// of it (for latency over time), errors by code, and where the time went (<see cref="Stages"/>). Jobs sent during
+/// warm-up are counted for the progress display only.
 /// </summary>
 public sealed class BenchRecorder(TimeSpan warmup, TimeSpan duration)
 {
+    /// <summary>
+    /// The stages of a job's latency, in order: <c>submit</c> (send → gateway accepted), <c>queue</c> (accepted →
+    /// a worker started its batch: broker, delivery, batch gathering), <c>run</c> (the batch's model run with
+    /// decode, pre- and post-processing), <c>push</c> (finished → result received: storing it, the notice, the
+    /// gateway's push), and in open loop <c>send lag</c> (the generator's own lateness, already inside the latency).
+    /// </summary>
+    public static readonly IReadOnlyList<string> Stages = ["submit", "queue", "run", "push", "send lag"];
+
     private readonly Lock _lock = new();
     private readonly LatencyHistogram _all = new();
+    private readonly Dictionary<string, LatencyHistogram> _stages = Stages.ToDictionary(s => s, _ => new LatencyHistogram(), StringComparer.Ordinal);
+    private long _batchSizeSum;
+    private long _batchSizeJobs;
     private readonly Dictionary<int, (LatencyHistogram Latency, long Failed)> _seconds = [];
     private readonly Dictionary<string, long> _errors = new(StringComparer.Ordinal);
     private long _sent;
@@ -36,8 +56,9 @@ public sealed class BenchRecorder(TimeSpan warmup, TimeSpan duration)
     }
 
     /// <summary>One job's outcome: sent (or scheduled, open loop) at <paramref name="sentAt"/>, finished at
-    /// <paramref name="finishedAt"/> (both from the run's start); <paramref name="error"/> null when it succeeded.</summary>
-    public void Finished(TimeSpan sentAt, TimeSpan finishedAt, string? error)
+    /// <paramref name="finishedAt"/> (both from the run's start); <paramref name="error"/> null when it succeeded;
+    /// <paramref name="trace"/> what is known of where its time went.</summary>
+    public void Finished(TimeSpan sentAt, TimeSpan finishedAt, string? error, JobTrace? trace = null)
     {
         lock (_lock)
         {
@@ -60,6 +81,10 @@ public sealed class BenchRecorder(TimeSpan warmup, TimeSpan duration)
                 {
                     _inWindow++;
                 }
+                if (trace is { } t)
+                {
+                    RecordStages(t);
+                }
             }
             else
             {
@@ -68,6 +93,30 @@ public sealed class BenchRecorder(TimeSpan warmup, TimeSpan duration)
                 _errors[error] = _errors.GetValueOrDefault(error) + 1;
             }
             _seconds[second] = slot;
+        }
+    }
+
+    /// <summary>Only jobs whose record carries all three server timestamps count, so every stage covers the same jobs.</summary>
+    private void RecordStages(JobTrace trace)
+    {
+        if (trace.Record is not { StartedAt: { } started, FinishedAt: { } finished } record || record.AcceptedAt == default)
+        {
+            return;
+        }
+        // Clocks read a few microseconds apart can put a stage slightly below zero.
+        void Stage(string name, TimeSpan span) => _stages[name].Record(span < TimeSpan.Zero ? TimeSpan.Zero : span);
+        Stage("submit", record.AcceptedAt - trace.Sent);
+        Stage("queue", started - record.AcceptedAt);
+        Stage("run", finished - started);
+        Stage("push", trace.Received - finished);
+        if (trace.SendLag is { } lag)
+        {
+            Stage("send lag", lag);
+        }
+        if (record.Timings?.BatchSize is { } batchSize)
+        {
+            _batchSizeSum += batchSize;
+            _batchSizeJobs++;
         }
     }
 
@@ -108,6 +157,9 @@ public sealed class BenchRecorder(TimeSpan warmup, TimeSpan duration)
                     s.Value.Latency.ValueAtPercentile(99) / 1000.0,
                     s.Value.Latency.MaxMicroseconds / 1000.0)).ToList(),
                 Histogram = _all.Buckets().Select(b => new HistogramBucket(b.Low / 1000.0, b.High / 1000.0, b.Count)).ToList(),
+                Stages = _stages["submit"].Count == 0 ? null
+                    : Stages.Where(s => _stages[s].Count > 0).ToDictionary(s => s, s => LatencySummary.From(_stages[s]), StringComparer.Ordinal),
+                MeanBatchSize = _batchSizeJobs == 0 ? null : Math.Round(_batchSizeSum / (double)_batchSizeJobs, 2),
             };
         }
     }

@@ -44,6 +44,15 @@ public sealed record BenchReport
 
     /// <summary>Non-empty histogram buckets of successful jobs' latency.</summary>
     public required IReadOnlyList<HistogramBucket> Histogram { get; init; }
+
+    /// <summary>
+    /// Where successful jobs' time went, by stage in <see cref="BenchRecorder.Stages"/> order, over the jobs whose
+    /// record carried the server's timestamps; null when none did.
+    /// </summary>
+    public IReadOnlyDictionary<string, LatencySummary>? Stages { get; init; }
+
+    /// <summary>Mean size of the batches those jobs ran in (from their records' timings); null when unknown.</summary>
+    public double? MeanBatchSize { get; init; }
 }
 
 public sealed record LatencySummary(long Count, double Min, double P50, double P90, double P99, double P999, double Max, double Mean)

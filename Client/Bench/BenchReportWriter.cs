@@ -51,10 +51,38 @@ public static class BenchReportWriter
             }
             html.Append("</table>\n");
         }
+        if (report.Stages is { Count: > 0 } stages)
+        {
+            html.Append("<h2>Where the time goes</h2>\n<table id=\"stages\"><tr><th>stage (ms)</th><th>p50</th><th>p90</th><th>p99</th><th>max</th><th>jobs</th></tr>");
+            foreach (var (stage, s) in stages)
+            {
+                html.Append("<tr><td>").Append(E(stage)).Append("</td>").Append(Td(F(s.P50))).Append(Td(F(s.P90))).Append(Td(F(s.P99)))
+                    .Append(Td(F(s.Max))).Append(Td(s.Count.ToString(Inv))).Append("</tr>");
+            }
+            html.Append("</table>\n");
+            if (report.MeanBatchSize is { } batch)
+            {
+                html.Append("<p>").Append(E($"Mean batch size: {F(batch)}.")).Append("</p>\n");
+            }
+        }
         html.Append("<h2>Latency over time</h2>\n").Append(TimelineSvg(report.Timeline)).Append('\n');
         html.Append("<h2>Latency histogram</h2>\n").Append(HistogramSvg(report.Histogram)).Append('\n');
         html.Append("</body></html>\n");
         return html.ToString();
+    }
+
+    /// <summary>
+    /// One line on where the time goes, e.g. <c>stages p50/p99 ms: submit 1.2/3.4 · queue … · push …; mean batch 3.1</c>;
+    /// null when no job's record had the server's timestamps.
+    /// </summary>
+    public static string? StagesLine(BenchReport report)
+    {
+        if (report.Stages is not { Count: > 0 } stages)
+        {
+            return null;
+        }
+        var line = "stages p50/p99 ms: " + string.Join(" · ", stages.Select(s => $"{s.Key} {F(s.Value.P50, "0.#")}/{F(s.Value.P99, "0.#")}"));
+        return report.MeanBatchSize is { } batch ? $"{line}; mean batch {F(batch, "0.#")}" : line;
     }
 
     private const int W = 900, H = 320, Left = 60, Right = 20, Top = 20, Bottom = 40;
@@ -177,7 +205,7 @@ public static class BenchReportWriter
 
     private static string Td(string text) => "<td>" + E(text) + "</td>";
 
-    private static string F(double value) => value.ToString("0.###", Inv);
+    private static string F(double value, string format = "0.###") => value.ToString(format, Inv);
 
     private static string E(string text) => WebUtility.HtmlEncode(text);
 }

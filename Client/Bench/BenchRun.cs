@@ -1,9 +1,21 @@
 using System.Diagnostics;
+using Contracts.Jobs;
 
 namespace Client.Bench;
 
-/// <summary>Runs one job for client <c>client</c> on <c>input</c>; returns null when it succeeded, else an error code.</summary>
-public delegate Task<string?> RunJob(int client, byte[] input, CancellationToken cancellationToken);
+/// <summary>Runs one job for client <c>client</c> on <c>input</c> and says how it ended.</summary>
+public delegate Task<JobOutcome> RunJob(int client, byte[] input, CancellationToken cancellationToken);
+
+/// <summary>
+/// How one job ended: <c>Error</c> is null when it succeeded, else its error code; <c>Record</c> is the job's final
+/// record when the transport hands one back (its server timestamps tell where the time went).
+/// </summary>
+public readonly record struct JobOutcome(string? Error, JobRecord? Record = null)
+{
+    public static JobOutcome Succeeded(JobRecord? record = null) => new(null, record);
+
+    public static JobOutcome Failed(string error, JobRecord? record = null) => new(error, record);
+}
 
 /// <summary>
 /// Drives the load: closed loop (each client sends its next job when the previous one finished) or open loop
@@ -41,7 +53,7 @@ public sealed class BenchRun(BenchSettings settings, IReadOnlyList<byte[]> input
         // Clients start on different inputs so a set of files is spread evenly.
         for (var i = client; _clock.Elapsed < end && !cancellationToken.IsCancellationRequested; i++)
         {
-            await OneAsync(client, inputs[i % inputs.Count], _clock.Elapsed, cancellationToken);
+            await OneAsync(client, inputs[i % inputs.Count], _clock.Elapsed, onSchedule: false, cancellationToken);
         }
     }
 
@@ -62,7 +74,7 @@ public sealed class BenchRun(BenchSettings settings, IReadOnlyList<byte[]> input
                 await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
             }
             // Late sends keep their scheduled time: the delay is part of what the user would wait.
-            inFlight.Add(OneAsync((int)(i % settings.Clients), inputs[(int)(i % inputs.Count)], scheduled, cancellationToken));
+            inFlight.Add(OneAsync((int)(i % settings.Clients), inputs[(int)(i % inputs.Count)], scheduled, onSchedule: true, cancellationToken));
             if (inFlight.Count > 4096)
             {
                 inFlight.RemoveAll(t => t.IsCompleted);
@@ -71,13 +83,15 @@ public sealed class BenchRun(BenchSettings settings, IReadOnlyList<byte[]> input
         await Task.WhenAll(inFlight);
     }
 
-    private async Task OneAsync(int client, byte[] input, TimeSpan sentAt, CancellationToken cancellationToken)
+    private async Task OneAsync(int client, byte[] input, TimeSpan scheduledAt, bool onSchedule, CancellationToken cancellationToken)
     {
-        Recorder.Started(sentAt);
-        string? error;
+        Recorder.Started(scheduledAt);
+        JobOutcome outcome;
+        var sentAt = _clock.Elapsed;
+        var sent = DateTimeOffset.UtcNow;
         try
         {
-            error = await runJob(client, input, cancellationToken);
+            outcome = await runJob(client, input, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -85,9 +99,11 @@ public sealed class BenchRun(BenchSettings settings, IReadOnlyList<byte[]> input
         }
         catch (Exception e)
         {
-            error = ErrorCode(e);
+            outcome = JobOutcome.Failed(ErrorCode(e));
         }
-        Recorder.Finished(sentAt, _clock.Elapsed, error);
+        var received = DateTimeOffset.UtcNow;
+        Recorder.Finished(scheduledAt, _clock.Elapsed, outcome.Error,
+            new JobTrace(sent, received, outcome.Record, onSchedule ? sentAt - scheduledAt : null));
     }
 
     public static string ErrorCode(Exception e) => e switch

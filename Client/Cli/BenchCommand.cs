@@ -128,7 +128,7 @@ public sealed class BenchCommand : Command
         {
             await target.ConnectAsync(cancellationToken);
             // One job first, alone: an unknown model or a dead gateway is one clear error, not thousands.
-            if (await target.RunJobAsync(0, inputs[0], cancellationToken) is { } refused && refused is "model_not_found" or "invalid_model_name")
+            if ((await target.RunJobAsync(0, inputs[0], cancellationToken)).Error is { } refused && refused is "model_not_found" or "invalid_model_name")
             {
                 await console.Error.WriteLineAsync($"error: {refused}: '{settings.Model}'");
                 return ExitCodes.UsageOrConnection;
@@ -181,6 +181,10 @@ public sealed class BenchCommand : Command
         console.WriteLine($"{report.Model}: {report.Mode} loop, {report.Transport}, {report.Clients} clients" +
                           (report.Rate is { } r ? $", {F(r)} jobs/s offered" : "") + $", {F(report.DurationSeconds)} s measured");
         console.Write(table);
+        if (BenchReportWriter.StagesLine(report) is { } stages)
+        {
+            console.WriteLine(stages);
+        }
         foreach (var (code, count) in report.Errors)
         {
             console.WriteLine($"error {code}: {count}");
@@ -261,18 +265,20 @@ internal sealed class BenchTarget(BenchSettings settings) : IAsyncDisposable
         }
     }
 
-    public async Task<string?> RunJobAsync(int client, byte[] input, CancellationToken cancellationToken)
+    public async Task<JobOutcome> RunJobAsync(int client, byte[] input, CancellationToken cancellationToken)
     {
         var timeout = TimeSpan.FromSeconds(settings.JobTimeoutSeconds);
         if (settings.Transport == BenchTransport.Rest)
         {
-            await _clients[0].PredictAsync(settings.Model, input, cancellationToken);
-            return null;
+            // Predict answers with the succeeded record (a failed job throws).
+            return JobOutcome.Succeeded(await _clients[0].PredictAsync(settings.Model, input, cancellationToken));
         }
         var connection = _clients[client % _clients.Count];
         var id = await connection.SubmitAsync(settings.Model, input, new SubmitOptions(TimeoutSeconds: settings.JobTimeoutSeconds), cancellationToken);
         var record = await connection.WaitAsync(id, timeout, cancellationToken);
-        return record.Status == JobStatus.Succeeded ? null : record.Error?.Code ?? record.Status.ToString().ToLowerInvariant();
+        return record.Status == JobStatus.Succeeded
+            ? JobOutcome.Succeeded(record)
+            : JobOutcome.Failed(record.Error?.Code ?? record.Status.ToString().ToLowerInvariant(), record);
     }
 
     public async ValueTask DisposeAsync()

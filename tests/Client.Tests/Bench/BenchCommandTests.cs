@@ -47,7 +47,7 @@ public sealed class BenchCommandTests
         var run = new BenchRun(settings, [[1]], async (_, _, ct) =>
         {
             await Task.Delay(5, ct);
-            return Interlocked.Increment(ref calls) % 10 == 0 ? "queue_full" : null;
+            return Interlocked.Increment(ref calls) % 10 == 0 ? JobOutcome.Failed("queue_full") : JobOutcome.Succeeded();
         });
 
         var report = await run.RunAsync(TestContext.Current.CancellationToken);
@@ -56,5 +56,6 @@ public sealed class BenchCommandTests
         Assert.True(report.Errors["queue_full"] > 0);
         Assert.Equal(report.Sent, report.Succeeded + report.Failed);
         Assert.True(report.Latency.P50 >= 5);
+        Assert.Null(report.Stages);
     }
 }
