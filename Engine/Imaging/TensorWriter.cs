@@ -21,20 +21,32 @@ public static class TensorWriter
     /// <paramref name="padValue"/> up to the destination width (PaddleOCR pads recognition batches with 0 after normalizing).
     /// </summary>
     public static void WriteChw(RgbImage image, Span<float> destination, int destinationWidth, ColorOrder order,
+        ReadOnlySpan<float> mean, ReadOnlySpan<float> std, float scale, float padValue) =>
+        WriteChw(image, 0, image?.Width ?? 0, destination, destinationWidth, order, mean, std, scale, padValue);
+
+    /// <summary>
+    /// As above for the columns <paramref name="sourceX"/> … <paramref name="sourceX"/> + <paramref name="sourceWidth"/> of
+    /// the image only: a window of a long line written straight into the batch, without cropping a copy first.
+    /// </summary>
+    public static void WriteChw(RgbImage image, int sourceX, int sourceWidth, Span<float> destination, int destinationWidth, ColorOrder order,
         ReadOnlySpan<float> mean, ReadOnlySpan<float> std, float scale, float padValue)
     {
         ArgumentNullException.ThrowIfNull(image);
+        if (sourceX < 0 || sourceWidth < 0 || sourceX + sourceWidth > image.Width)
+        {
+            throw new ArgumentOutOfRangeException(nameof(sourceWidth), $"Columns {sourceX}…{sourceX + sourceWidth} are not inside the {image.Width} px wide image.");
+        }
         if (mean.Length != 3 || std.Length != 3)
         {
             throw new ArgumentException("mean and std need one value per channel (3).");
         }
 
-        if (destinationWidth < image.Width)
+        if (destinationWidth < sourceWidth)
         {
-            throw new ArgumentOutOfRangeException(nameof(destinationWidth), $"Destination width {destinationWidth} is narrower than the image ({image.Width}).");
+            throw new ArgumentOutOfRangeException(nameof(destinationWidth), $"Destination width {destinationWidth} is narrower than the image ({sourceWidth}).");
         }
 
-        int width = image.Width, height = image.Height;
+        int width = sourceWidth, height = image.Height;
         var plane = height * destinationWidth;
         if (destination.Length < 3 * plane)
         {
@@ -43,7 +55,7 @@ public static class TensorWriter
 
         // Output plane p takes source channel p (RGB) or 2 - p (BGR).
         var redPlane = order == ColorOrder.Rgb ? 0 : 2;
-        Deinterleave(image.Pixels, width, height, destinationWidth,
+        Deinterleave(image.Pixels, image.Width, sourceX, width, height, destinationWidth,
             destination.Slice(redPlane * plane, plane),
             destination.Slice(plane, plane),
             destination.Slice((2 - redPlane) * plane, plane));
@@ -62,12 +74,12 @@ public static class TensorWriter
         }
     }
 
-    private static void Deinterleave(ReadOnlySpan<byte> rgb, int width, int height, int destinationWidth,
+    private static void Deinterleave(ReadOnlySpan<byte> rgb, int imageWidth, int sourceX, int width, int height, int destinationWidth,
         Span<float> red, Span<float> green, Span<float> blue)
     {
         for (var y = 0; y < height; y++)
         {
-            var src = rgb.Slice(y * width * 3, width * 3);
+            var src = rgb.Slice((y * imageWidth + sourceX) * 3, width * 3);
             var r = red.Slice(y * destinationWidth, width);
             var g = green.Slice(y * destinationWidth, width);
             var b = blue.Slice(y * destinationWidth, width);

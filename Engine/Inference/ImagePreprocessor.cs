@@ -183,7 +183,8 @@ public sealed class ImagePreprocessor
     /// </summary>
     private ImageBatch Windows(IReadOnlyList<RgbImage> images, int height, int width)
     {
-        var rows = new List<(RgbImage Window, int Owner)>();
+        // Each row: a window of a resized line (written straight from the line, no cropped copy) and its image.
+        var rows = new List<(RgbImage Line, int X, int Width, int Owner)>();
         for (var i = 0; i < images.Count; i++)
         {
             var scaledWidth = ScaledWidth(images[i], height);
@@ -192,7 +193,7 @@ public sealed class ImagePreprocessor
             for (var k = 0; k < count; k++)
             {
                 var x = count == 1 ? 0 : (int)Math.Round((double)k * (scaledWidth - width) / (count - 1));
-                rows.Add((scaledWidth <= width ? line : ImageOps.Crop(line, x, 0, width, height), i));
+                rows.Add((line, x, Math.Min(width, scaledWidth), i));
             }
         }
 
@@ -201,8 +202,9 @@ public sealed class ImagePreprocessor
         var batch = new ImageBatch(rows.Count, height, width, resized, [.. rows.Select(r => r.Owner)]);
         for (var r = 0; r < rows.Count; r++)
         {
-            TensorWriter.WriteChw(rows[r].Window, batch.Data.Slice(r * plane, plane), width, _order, _mean, _std, _spec.Scale, _spec.PadValue);
-            resized[r] = (rows[r].Window.Width, height);
+            var (line, x, windowWidth, _) = rows[r];
+            TensorWriter.WriteChw(line, x, windowWidth, batch.Data.Slice(r * plane, plane), width, _order, _mean, _std, _spec.Scale, _spec.PadValue);
+            resized[r] = (windowWidth, height);
         }
 
         return batch;

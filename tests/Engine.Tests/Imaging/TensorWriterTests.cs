@@ -37,6 +37,24 @@ public sealed class TensorWriterTests
     }
 
     [Fact]
+    public void A_column_window_is_written_as_its_cropped_copy_would_be_and_padded()
+    {
+        // 4×2 image, every pixel distinct; window = columns 1..2 into a destination 3 wide.
+        var pixels = Enumerable.Range(0, 4 * 2 * 3).Select(i => (byte)(i * 9)).ToArray();
+        var image = new RgbImage(4, 2, pixels);
+        var fromWindow = new float[3 * 2 * 3];
+        var fromCrop = new float[3 * 2 * 3];
+
+        TensorWriter.WriteChw(image, 1, 2, fromWindow, 3, ColorOrder.Bgr, Mean, Std, 1 / 255f, padValue: -7f);
+        TensorWriter.WriteChw(ImageOps.Crop(image, 1, 0, 2, 2), fromCrop, 3, ColorOrder.Bgr, Mean, Std, 1 / 255f, padValue: -7f);
+
+        Assert.Equal(fromCrop, fromWindow);
+        Assert.Equal(-7f, fromWindow[2]); // row 0 of the first plane: 2 pixels, then the pad
+        Assert.Equal(Normalize(pixels[(0 * 4 + 1) * 3 + 2], 0), fromWindow[0]); // BGR: plane 0 is blue of pixel (1, 0)
+        Assert.Throws<ArgumentOutOfRangeException>(() => TensorWriter.WriteChw(image, 3, 2, fromWindow, 3, ColorOrder.Rgb, Mean, Std, 1 / 255f, 0));
+    }
+
+    [Fact]
     public void Padded_overload_fills_the_right_of_each_row_with_the_pad_value()
     {
         var image = new RgbImage(1, 2, [255, 0, 0, 0, 0, 255]);
