@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark (issue 7): one run, one machine, the same models and input, three designs:
-#   (a) ceiling  — Engine in-process, full batches back to back (bench/Ceiling), one runner per worker;
+#   (a) ceiling  — Engine in-process, batches back to back at the fastest batch size (bench/Ceiling sweeps them),
+#                  one runner per worker;
 #   (b) system   — the whole system through the AppHost (gateway + RabbitMQ + workers + Redis + push),
 #                  `bench` closed loop over SignalR at $CLIENTS clients;
 #   (c) sync     — the "before" design: the model inside the HTTP request, one at a time (bench/SyncBaseline),
@@ -118,12 +119,17 @@ TABLE=$OUT/side-by-side-$STAMP.md
 python3 - "$RAW" "$CLIENTS" "$WORKERS" "$DURATION" "$WARMUP" "$INPUT" "$MODELS" >"$TABLE" <<'PY'
 import json, os, re, sys, datetime, subprocess
 raw, clients, workers, duration, warmup, input_, models = sys.argv[1:8]
-def ceiling(m):
+def ceiling_line(m):
     try:
-        text = open(os.path.join(raw, f"ceiling-{m}.txt")).read()
-        return float(re.search(r"jobs_per_s=([\d.]+)", text).group(1))
+        return re.search(r"^ceiling: .*$", open(os.path.join(raw, f"ceiling-{m}.txt")).read(), re.M).group(0)
     except Exception:
-        return None
+        return ""
+def ceiling(m):
+    found = re.search(r"jobs_per_s=([\d.]+)", ceiling_line(m))
+    return float(found.group(1)) if found else None
+def ceiling_batch(m):
+    found = re.search(r" batch=(\d+) max_batch=(\d+)", ceiling_line(m))
+    return f"batch {found.group(1)} of ≤ {found.group(2)}" if found else "—"
 def report(name):
     try:
         return json.load(open(os.path.join(raw, f"{name}.json")))
@@ -139,16 +145,16 @@ print(f"Command: `bash bench/side-by-side.sh` (DURATION={duration} WARMUP={warmu
       f"input `{input_}` for every design.  ")
 load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
 print(f"Machine: {cores} cores; the load generator, RabbitMQ, Redis, the gateway and the workers all share them (load average 1/5/15 min at the end: {load}).  ")
-print("(a) Engine in-process, full batches, one runner per worker; (b) AppHost end to end, `bench` closed loop over SignalR; "
+print("(a) Engine in-process, one runner per worker, at the batch size that was fastest in a sweep of 1, 2, 4 … the manifest's maximum; (b) AppHost end to end, `bench` closed loop over SignalR; "
       "(c) model inside the HTTP request, one at a time, `bench --transport rest`. Latency in ms, from send to result.\n")
-print("| model | (a) ceiling jobs/s | (b) system jobs/s | (b) p50 | (b) p99 | (b) errors | (c) sync jobs/s | (c) p50 | (c) p99 | (c) errors | (b)/(a) | (b)/(c) |")
-print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+print("| model | (a) ceiling jobs/s | (a) batch | (b) system jobs/s | (b) p50 | (b) p99 | (b) errors | (c) sync jobs/s | (c) p50 | (c) p99 | (c) errors | (b)/(a) | (b)/(c) |")
+print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 for m in models.split():
     a, b, c = ceiling(m), report(f"system-{m}"), report(f"sync-{m}")
     bt = b and b["throughput"]; ct = c and c["throughput"]
     def errs(r):
         return "—" if r is None else (str(r["failed"]) + ("" if not r["errors"] else " (" + ", ".join(f"{k} {v}" for k, v in r["errors"].items()) + ")"))
-    print(f"| {m} | {f(a)} | {f(bt)} | {f(b and b['latency']['p50'], 2)} | {f(b and b['latency']['p99'], 2)} | {errs(b)} "
+    print(f"| {m} | {f(a)} | {ceiling_batch(m)} | {f(bt)} | {f(b and b['latency']['p50'], 2)} | {f(b and b['latency']['p99'], 2)} | {errs(b)} "
           f"| {f(ct)} | {f(c and c['latency']['p50'], 2)} | {f(c and c['latency']['p99'], 2)} | {errs(c)} | {ratio(bt, a)} | {ratio(bt, ct)} |")
 open_rows = [(m, report(f"open-{m}")) for m in models.split()]
 open_rows = [(m, r) for m, r in open_rows if r]

@@ -1,5 +1,8 @@
-// The side-by-side benchmark's ceiling (a): Engine in-process with ideal batching — full batches of the same
-// input, back to back, no network, no broker, no store. One runner per thread, as many as the system has workers.
+// The side-by-side benchmark's ceiling (a): Engine in-process with ideal batching — batches of the same input, back to
+// back, no network, no broker, no store. One runner per thread, as many as the system has workers. "Ideal" is measured,
+// not assumed: with --batch auto (the default) each power-of-two batch size up to the manifest's maximum is tried
+// briefly and the fastest one is measured (on CPU a big batch can be slower per job: its tensors overflow the caches).
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Engine.Inference;
@@ -12,6 +15,7 @@ var seconds = double.Parse(Arg("--duration") ?? "20", CultureInfo.InvariantCultu
 var warmup = double.Parse(Arg("--warmup") ?? "5", CultureInfo.InvariantCulture);
 var runners = int.Parse(Arg("--runners") ?? "2", CultureInfo.InvariantCulture);
 var threads = int.Parse(Arg("--intra-op-threads") ?? "1", CultureInfo.InvariantCulture);
+var sweepSeconds = double.Parse(Arg("--sweep-seconds") ?? "3", CultureInfo.InvariantCulture);
 
 var catalog = ModelCatalog.Scan(bucket);
 var definition = catalog.Find(model)?.Latest?.Definition
@@ -21,56 +25,86 @@ var bytes = File.ReadAllBytes(input);
 // One factory per runner: a factory caches one runner per model version, and a runner runs one batch at a time.
 var factories = Enumerable.Range(0, runners).Select(_ => new ModelRunnerFactory(catalog, new RunnerOptions(threads))).ToList();
 var models = factories.Select(f => f.Create(definition)).ToList();
-var batchSize = int.Parse(Arg("--batch") ?? models[0].MaxBatchSize.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
-var batch = Enumerable.Range(0, batchSize).Select(i => new JobInput($"job-{i}", "image", bytes)).ToArray();
+var maxBatch = Math.Max(models[0].MaxBatchSize, 1);
 
-var results = models[0].Run(batch);
-if (!results.All(r => r.Succeeded))
+var check = models[0].Run([new JobInput("check", "image", bytes)]);
+if (!check.All(r => r.Succeeded))
 {
-    Console.Error.WriteLine($"ceiling: the input fails on {model}: {results.First(r => !r.Succeeded).ErrorMessage}");
+    Console.Error.WriteLine($"ceiling: the input fails on {model}: {check.First(r => !r.Succeeded).ErrorMessage}");
     return 2;
 }
 
-long jobs = 0;
-// Each measured run's duration: with --batch 1 --runners 1 its median is the single-inference time (decode included)
-// that the open-loop latency target is stated against.
-var runTimes = new System.Collections.Concurrent.ConcurrentBag<double>();
-long allocatedAtStart = 0;
-var clock = Stopwatch.StartNew();
-var measureFrom = TimeSpan.FromSeconds(warmup);
-var end = measureFrom + TimeSpan.FromSeconds(seconds);
-var threadsDone = models.Select(runner => Task.Factory.StartNew(() =>
+int batchSize;
+if (Arg("--batch") is { } given && given != "auto")
 {
-    while (clock.Elapsed < end)
+    batchSize = int.Parse(given, CultureInfo.InvariantCulture);
+}
+else
+{
+    // Every power of two up to the manifest's maximum batch (and the maximum itself), each for a short run.
+    var candidates = Enumerable.Range(0, 16).Select(i => 1 << i).TakeWhile(b => b < maxBatch).Append(maxBatch).Distinct().ToList();
+    var best = (Batch: 1, Rate: 0.0);
+    foreach (var candidate in candidates)
     {
-        var started = clock.Elapsed;
-        if (started >= measureFrom)
+        var trial = Measure(candidate, 1, sweepSeconds);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"ceiling-sweep: model={model} runners={runners} batch={candidate} jobs_per_s={trial.JobsPerSecond:0.0}"));
+        if (trial.JobsPerSecond > best.Rate)
         {
-            // The first runner into the measured window marks where allocation counting starts.
-            Interlocked.CompareExchange(ref allocatedAtStart, GC.GetTotalAllocatedBytes(), 0);
-        }
-        runner.Run(batch);
-        var finished = clock.Elapsed;
-        if (started >= measureFrom && finished <= end)
-        {
-            Interlocked.Add(ref jobs, batch.Length);
-            runTimes.Add((finished - started).TotalMilliseconds);
+            best = (candidate, trial.JobsPerSecond);
         }
     }
-}, TaskCreationOptions.LongRunning)).ToArray();
-Task.WaitAll(threadsDone);
+    batchSize = best.Batch;
+}
 
-var allocatedPerJob = jobs == 0 ? 0 : (GC.GetTotalAllocatedBytes() - allocatedAtStart) / (double)jobs;
-var jobsPerSecond = jobs / seconds;
-var sorted = runTimes.Order().ToArray();
-double Percentile(double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
+var result = Measure(batchSize, warmup, seconds);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"ceiling: model={model} runners={runners} intra_op_threads={threads} batch={batchSize} jobs={jobs} seconds={seconds} jobs_per_s={jobsPerSecond:0.0} run_ms_p50={Percentile(0.5):0.00} run_ms_p99={Percentile(0.99):0.00} managed_kib_per_job={allocatedPerJob / 1024:0.0}"));
+    $"ceiling: model={model} runners={runners} intra_op_threads={threads} batch={batchSize} max_batch={maxBatch} jobs={result.Jobs} seconds={seconds} " +
+    $"jobs_per_s={result.JobsPerSecond:0.0} run_ms_p50={result.RunP50:0.00} run_ms_p99={result.RunP99:0.00} managed_kib_per_job={result.KibPerJob:0.0}"));
 foreach (var factory in factories)
 {
     factory.Dispose();
 }
 return 0;
+
+// Every runner runs batches of `size` for warm-up + duration seconds; counts jobs of runs that started after the warm-up
+// and finished in the window. Each run's duration: with batch 1 and one runner its median is the single-inference time
+// (decode included) that the open-loop latency target is stated against.
+(long Jobs, double JobsPerSecond, double RunP50, double RunP99, double KibPerJob) Measure(int size, double warmupSeconds, double durationSeconds)
+{
+    var batch = Enumerable.Range(0, size).Select(i => new JobInput($"job-{i}", "image", bytes)).ToArray();
+    long jobs = 0;
+    long allocatedAtStart = 0;
+    var runTimes = new ConcurrentBag<double>();
+    var measureFrom = TimeSpan.FromSeconds(warmupSeconds);
+    var end = measureFrom + TimeSpan.FromSeconds(durationSeconds);
+    var clock = Stopwatch.StartNew();
+    var threadsDone = models.Select(runner => Task.Factory.StartNew(() =>
+    {
+        while (clock.Elapsed < end)
+        {
+            var started = clock.Elapsed;
+            if (started >= measureFrom)
+            {
+                // The first runner into the measured window marks where allocation counting starts.
+                Interlocked.CompareExchange(ref allocatedAtStart, GC.GetTotalAllocatedBytes(), 0);
+            }
+            runner.Run(batch);
+            var finished = clock.Elapsed;
+            if (started >= measureFrom && finished <= end)
+            {
+                Interlocked.Add(ref jobs, batch.Length);
+                runTimes.Add((finished - started).TotalMilliseconds);
+            }
+        }
+    }, TaskCreationOptions.LongRunning)).ToArray();
+    Task.WaitAll(threadsDone);
+
+    var sorted = runTimes.Order().ToArray();
+    double Percentile(double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
+    var kib = jobs == 0 ? 0 : (GC.GetTotalAllocatedBytes() - allocatedAtStart) / (double)jobs / 1024;
+    return (jobs, jobs / durationSeconds, Percentile(0.5), Percentile(0.99), kib);
+}
 
 string? Arg(string name)
 {
