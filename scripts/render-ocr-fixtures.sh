@@ -3,10 +3,19 @@
 # 40 text lines (PNG; JPEG and WebP copies of the first 10), 3 multi-line pages (PNG, JPEG, WebP),
 # 5 upside-down lines, and truth.json (file -> text or lines). Text comes from a fixed-seed generator,
 # so a re-run reproduces the same texts; nothing is hand-picked.
+#
+# A held-out set (to check that a setting chosen on the committed fixtures generalises) is the same script with
+# another seed into another directory, e.g.
+#   SEED=4242 PAGES=20 LINES=20 UPS=20 OUT=/tmp/ocr-heldout-4242 bash scripts/render-ocr-fixtures.sh
+# and is read by OcrHeldOutEvaluation (OCR_HELDOUT_DIR=/tmp/ocr-heldout-4242). The defaults render the committed set.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-out="$root/tests/Engine.Tests/Fixtures/Ocr"
+out="${OUT:-$root/tests/Engine.Tests/Fixtures/Ocr}"
+line_count=${LINES:-40}
+page_count=${PAGES:-3}
+upside_down_count=${UPS:-5}
+(( upside_down_count <= line_count )) || { echo "UPS ($upside_down_count) must not exceed LINES ($line_count)" >&2; exit 1; }
 fonts=/usr/share/fonts/truetype/dejavu
 command -v convert >/dev/null || { echo "imagemagick's convert is required" >&2; exit 1; }
 [[ -f "$fonts/DejaVuSans.ttf" ]] || { echo "fonts-dejavu is required ($fonts)" >&2; exit 1; }
@@ -20,7 +29,7 @@ words=(account address amount balance blue bridge budget calendar chapter city c
 months=(Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec)
 
 # A 31-bit linear congruential generator: the same sequence on every machine and bash version.
-seed=20240117
+seed=${SEED:-20240117}
 rand() { seed=$(( (seed * 1103515245 + 12345) % 2147483648 )); r=$(( (seed >> 8) % $1 )); }
 pick() { local -n list=$1; rand ${#list[@]}; picked=${list[$r]}; }
 number() { rand $(( $2 - $1 + 1 )); n=$(( $1 + r )); }
@@ -59,12 +68,13 @@ render() { # font size text file [extra convert options]
 
 json_escape() { local s=${1//\\/\\\\}; json=${s//\"/\\\"}; }
 
-rm -rf "$out"
+# Only what this script writes: the directory may hold other files (the committed one holds OcrFixtureTests.cs).
+rm -f "$out"/*.png "$out"/*.jpg "$out"/*.webp "$out"/truth.json
 mkdir -p "$out"
 entries=()
 declare -a texts
 
-for (( i = 1; i <= 40; i++ )); do
+for (( i = 1; i <= line_count; i++ )); do
   line_text
   pick font_files; font=$picked
   number 20 40; size=$n
@@ -81,7 +91,7 @@ for (( i = 1; i <= 40; i++ )); do
   fi
 done
 
-for (( p = 1; p <= 3; p++ )); do
+for (( p = 1; p <= page_count; p++ )); do
   number 3 6; count=$n
   pick font_files; font=$picked
   number 22 28; size=$n
@@ -105,7 +115,7 @@ for (( p = 1; p <= 3; p++ )); do
   done
 done
 
-for (( u = 1; u <= 5; u++ )); do
+for (( u = 1; u <= upside_down_count; u++ )); do
   src=$(printf line-%03d "$u")
   convert "$out/$src.png" -rotate 180 -type TrueColor -strip "PNG24:$out/upside-down-$u.png"
   json_escape "${texts[u]}"

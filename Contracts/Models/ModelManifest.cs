@@ -202,10 +202,35 @@ public sealed record PipelineSpec
     public float RotateThreshold { get; init; } = 0.9f;
 
     /// <summary>
-    /// Each detected box is widened by this fraction of its height on every side before it is cut out for the
-    /// classifier and the recognizer (the box reported stays the detector's).
+    /// The recognizer's crop gets a margin of this fraction of the line height above and below the detected box (and
+    /// at both ends unless <see cref="CropMarginEnds"/> says otherwise). The classifier and the box reported keep the
+    /// detector's box.
     /// </summary>
     public float CropMargin { get; init; }
+
+    /// <summary>The margin before the first and after the last character, as a fraction of the line height; default <see cref="CropMargin"/>.</summary>
+    public float? CropMarginEnds { get; init; }
+
+    /// <summary>
+    /// What fills the margin: <c>image</c> (the default) cuts a wider box out of the image, which can take in parts of
+    /// the lines above and below; <c>background</c> pads the flush crop with its own background colour (the median
+    /// of its edge pixels).
+    /// </summary>
+    public string? CropPadding { get; init; }
+
+    /// <summary>
+    /// Join boxes that the detector split within one line (nearly horizontal pieces sharing most of their height, at
+    /// most a word gap apart, or one inside the other) before reading them, so that no piece is read on its own.
+    /// </summary>
+    public bool MergeSplitLines { get; init; }
+}
+
+public static class CropPaddings
+{
+    public const string Image = "image";
+    public const string Background = "background";
+
+    public static readonly IReadOnlyList<string> All = [Image, Background];
 }
 
 public sealed record BatchingSpec

@@ -141,15 +141,22 @@ public static class ImageOps
     /// The quad (top-left, top-right, bottom-right, bottom-left) with every side pushed out by <paramref name="distance"/>:
     /// each corner moves away from its two neighbours along their edges, so a rectangle grows by the distance on each side.
     /// </summary>
-    public static PointF[] WidenQuad(ReadOnlySpan<PointF> quad, float distance)
+    public static PointF[] WidenQuad(ReadOnlySpan<PointF> quad, float distance) => WidenQuad(quad, distance, distance);
+
+    /// <summary>
+    /// The quad pushed out by <paramref name="alongTop"/> at its left and right sides (along the top and bottom edges)
+    /// and by <paramref name="alongLeft"/> above and below (along the left and right edges).
+    /// </summary>
+    public static PointF[] WidenQuad(ReadOnlySpan<PointF> quad, float alongTop, float alongLeft)
     {
         RequireQuad(quad);
         var result = new PointF[4];
         for (var i = 0; i < 4; i++)
         {
+            // Edge i joins corner i to corner i + 1; edges 0 and 2 are the top and bottom.
             var (p, next, previous) = (quad[i], quad[(i + 1) % 4], quad[(i + 3) % 4]);
-            var (ax, ay) = Away(p, next, distance);
-            var (bx, by) = Away(p, previous, distance);
+            var (ax, ay) = Away(p, next, i % 2 == 0 ? alongTop : alongLeft);
+            var (bx, by) = Away(p, previous, i % 2 == 0 ? alongLeft : alongTop);
             result[i] = new PointF(p.X + ax + bx, p.Y + ay + by);
         }
 
@@ -172,6 +179,68 @@ public static class ImageOps
         var (width, height) = QuadCropSize(quad);
         var crop = WarpQuad(image, quad, width, height);
         return height >= 1.5 * width ? Rotate90CounterClockwise(crop) : crop;
+    }
+
+    /// <summary>
+    /// The image with <paramref name="horizontal"/> columns added left and right and <paramref name="vertical"/> rows
+    /// above and below, all of its background colour: the per-channel median of its outermost pixels.
+    /// </summary>
+    public static RgbImage PadWithBackground(RgbImage image, int horizontal, int vertical)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentOutOfRangeException.ThrowIfNegative(horizontal);
+        ArgumentOutOfRangeException.ThrowIfNegative(vertical);
+        var (r, g, b) = BorderMedian(image);
+        var width = image.Width + 2 * horizontal;
+        var height = image.Height + 2 * vertical;
+        var result = new byte[checked(width * height * 3)];
+        for (var i = 0; i < result.Length; i += 3)
+        {
+            (result[i], result[i + 1], result[i + 2]) = (r, g, b);
+        }
+
+        for (var y = 0; y < image.Height; y++)
+        {
+            image.Row(y).CopyTo(result.AsSpan(((y + vertical) * width + horizontal) * 3));
+        }
+
+        return new RgbImage(width, height, result);
+    }
+
+    /// <summary>Per-channel median of the pixels on the image's edge: its background, for a crop around dark-on-light or light-on-dark text.</summary>
+    public static (byte R, byte G, byte B) BorderMedian(RgbImage image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var histograms = new int[3, 256];
+        var count = 0;
+        for (var y = 0; y < image.Height; y++)
+        {
+            var step = y == 0 || y == image.Height - 1 ? 1 : Math.Max(1, image.Width - 1);
+            for (var x = 0; x < image.Width; x += step)
+            {
+                var (pr, pg, pb) = image.GetPixel(x, y);
+                histograms[0, pr]++;
+                histograms[1, pg]++;
+                histograms[2, pb]++;
+                count++;
+            }
+        }
+
+        return (Median(0), Median(1), Median(2));
+
+        byte Median(int channel)
+        {
+            for (int value = 0, seen = 0; value < 256; value++)
+            {
+                seen += histograms[channel, value];
+                if (2 * seen > count)
+                {
+                    return (byte)value;
+                }
+            }
+
+            return 255;
+        }
     }
 
     private static RgbImage Remap(RgbImage image, int width, int height, int ax, int bx, int cx, int ay, int by, int cy)

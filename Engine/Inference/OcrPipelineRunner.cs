@@ -2,6 +2,7 @@ using Contracts.Jobs;
 using Contracts.Models;
 using Engine.Imaging;
 using Engine.Models;
+using Engine.Postprocessing;
 
 namespace Engine.Inference;
 
@@ -15,6 +16,9 @@ public sealed class OcrPipelineRunner(ModelDefinition definition, TextDetectionR
     private readonly ImagePreprocessor _decoder = detector.Definition.Manifest.Input is { } spec ? new ImagePreprocessor(spec) : throw new ArgumentException("the detector needs an input spec");
     private readonly float _rotateThreshold = definition.Manifest.Pipeline?.RotateThreshold ?? 0.9f;
     private readonly float _cropMargin = definition.Manifest.Pipeline?.CropMargin ?? 0f;
+    private readonly float _cropMarginEnds = definition.Manifest.Pipeline?.CropMarginEnds ?? definition.Manifest.Pipeline?.CropMargin ?? 0f;
+    private readonly bool _padWithBackground = definition.Manifest.Pipeline?.CropPadding == CropPaddings.Background;
+    private readonly bool _mergeSplitLines = definition.Manifest.Pipeline?.MergeSplitLines ?? false;
 
     public string Model => definition.Name;
 
@@ -59,13 +63,18 @@ public sealed class OcrPipelineRunner(ModelDefinition definition, TextDetectionR
     public OcrOutput Read(RgbImage image)
     {
         var boxes = detector.Detect(image);
+        if (_mergeSplitLines)
+        {
+            boxes = SplitLineMerger.Merge(boxes);
+        }
         if (boxes.Count == 0)
         {
             return new OcrOutput([]);
         }
         // The classifier gets PaddleOCR's crop, flush with the box; the recognizer gets the same with a margin
-        // (pipeline.cropMargin): with the line filling its whole 48 px height it drops word gaps and misreads the
-        // characters at the ends ("0rder").
+        // (pipeline.cropMargin above and below, cropMarginEnds at the ends): with the line filling its whole 48 px
+        // height it drops word gaps and misreads the characters at the ends ("0rder"). Filled from the image, a margin
+        // above and below can take in the neighbouring lines' ink; cropPadding "background" fills it with paper.
         var crops = new List<RgbImage>(boxes.Count);
         var lines = new List<RgbImage>(boxes.Count);
         foreach (var box in boxes)
@@ -73,7 +82,7 @@ public sealed class OcrPipelineRunner(ModelDefinition definition, TextDetectionR
             var quad = box.Points.Select(p => new PointF(p.X, p.Y)).ToArray();
             var crop = ImageOps.CropTextBox(image, quad);
             crops.Add(crop);
-            lines.Add(_cropMargin > 0 ? ImageOps.CropTextBox(image, ImageOps.WidenQuad(quad, _cropMargin * Math.Min(box.Width, box.Height))) : crop);
+            lines.Add(WithMargin(image, quad, crop, Math.Min(box.Width, box.Height)));
         }
         var angles = new int[crops.Count];
         if (classifier is not null)
@@ -100,6 +109,22 @@ public sealed class OcrPipelineRunner(ModelDefinition definition, TextDetectionR
             result.Add(new OcrLine(texts[i].Text, texts[i].Confidence, boxes[i].ToDetectedBox().Points, angles[i]));
         }
         return new OcrOutput(result);
+    }
+
+    private RgbImage WithMargin(RgbImage image, PointF[] quad, RgbImage crop, float lineHeight)
+    {
+        var (ends, sides) = (_cropMarginEnds * lineHeight, _cropMargin * lineHeight);
+        if (ends <= 0 && sides <= 0)
+        {
+            return crop;
+        }
+        if (_padWithBackground)
+        {
+            // The crop runs along the line: CropTextBox has turned a tall box already.
+            return ImageOps.PadWithBackground(crop, (int)MathF.Round(ends), (int)MathF.Round(sides));
+        }
+        var (width, height) = ImageOps.QuadCropSize(quad);
+        return ImageOps.CropTextBox(image, height >= 1.5 * width ? ImageOps.WidenQuad(quad, sides, ends) : ImageOps.WidenQuad(quad, ends, sides));
     }
 
     public void Dispose()

@@ -458,6 +458,16 @@ public static partial class ModelManifestLoader
             problems.Add($"pipeline.cropMargin must be between 0 and 2 (a fraction of the line height), got {pipeline.CropMargin}");
         }
 
+        if (pipeline.CropMarginEnds is { } ends && (ends is < 0 or > 2 || float.IsNaN(ends)))
+        {
+            problems.Add($"pipeline.cropMarginEnds must be between 0 and 2 (a fraction of the line height), got {ends}");
+        }
+
+        if (pipeline.CropPadding is { } padding && !CropPaddings.All.Contains(padding, StringComparer.Ordinal))
+        {
+            problems.Add($"pipeline.cropPadding '{padding}' is unknown (expected one of {Quote(CropPaddings.All)})");
+        }
+
         if (pipeline.RotateThreshold is < 0 or > 1)
         {
             problems.Add($"pipeline.rotateThreshold must be between 0 and 1, got {pipeline.RotateThreshold}");

@@ -178,6 +178,31 @@ public sealed class ImageOpsTests
     }
 
     [Fact]
+    public void WidenQuad_can_push_the_ends_further_than_the_top_and_bottom()
+    {
+        PointF[] quad = [new(10, 20), new(50, 20), new(50, 30), new(10, 30)];
+
+        var widened = ImageOps.WidenQuad(quad, 8, 2);
+
+        Assert.Equal([new PointF(2, 18), new PointF(58, 18), new PointF(58, 32), new PointF(2, 32)], widened);
+    }
+
+    [Fact]
+    public void PadWithBackground_surrounds_a_crop_with_its_edge_colour_not_its_ink()
+    {
+        // A light crop (200, 210, 220) with a dark stroke touching its left edge: the border's median is the paper.
+        var crop = new RgbImage(6, 4, [.. Enumerable.Range(0, 24).SelectMany(i => i % 6 == 0 ? new byte[] { 10, 10, 10 } : new byte[] { 200, 210, 220 })]);
+
+        var padded = ImageOps.PadWithBackground(crop, 3, 1);
+
+        Assert.Equal((12, 6), (padded.Width, padded.Height));
+        Assert.Equal(((byte)200, (byte)210, (byte)220), padded.GetPixel(0, 0));
+        Assert.Equal(((byte)200, (byte)210, (byte)220), padded.GetPixel(11, 5));
+        Assert.Equal(((byte)10, (byte)10, (byte)10), padded.GetPixel(3, 1));
+        Assert.Equal(crop.GetPixel(5, 3), padded.GetPixel(8, 4));
+    }
+
+    [Fact]
     public void CropTextBox_turns_tall_boxes_on_their_side_like_paddleocr()
     {
         var picture = Picture();

@@ -30,13 +30,16 @@ public sealed class OcrPipelineTests(OcrModels models, ITestOutputHelper output)
         Assert.All(lines, l => Assert.Equal(0, l.Angle));
     }
 
-    // The issue's bar: 90 % of the pages' lines exact. Measured 32/33 (97 %), CER 0.1 % (was 17/33 with flush crops).
+    // The issue's bar: 90 % of the pages' lines exact. Measured 33/33 (was 32/33 with the box widened by 0.4 × its height
+    // into the image, 17/33 with flush crops). These pages are where the settings were first tuned: check a change on a
+    // held-out set too (OcrHeldOutEvaluation).
     // Each line is printed with its box and the size of the crops cut for the classifier and the recognizer, to see
     // where a miss comes from (two lines in one box, a box cutting a character off, a crop with no margin).
     [Fact]
     public void All_pages_together_have_at_least_90_percent_of_lines_exact()
     {
-        var margin = models.Definition("ocr").Manifest.Pipeline!.CropMargin;
+        var pipeline = models.Definition("ocr").Manifest.Pipeline!;
+        var (margin, ends) = (pipeline.CropMargin, pipeline.CropMarginEnds ?? pipeline.CropMargin);
         var (total, exact, errors, characters) = (0, 0, 0, 0);
         foreach (var page in Pages().Select(p => (string)p.Data))
         {
@@ -59,7 +62,8 @@ public sealed class OcrPipelineTests(OcrModels models, ITestOutputHelper output)
                 var line = lines[i];
                 var quad = line.Box.Select(p => new PointF(p[0], p[1])).ToArray();
                 var flush = ImageOps.QuadCropSize(quad);
-                var widened = ImageOps.QuadCropSize(ImageOps.WidenQuad(quad, margin * Math.Min(flush.Width, flush.Height)));
+                var height = Math.Min(flush.Width, flush.Height);
+                var widened = ImageOps.QuadCropSize(ImageOps.WidenQuad(quad, ends * height, margin * height));
                 output.WriteLine($"  {(want == line.Text.Trim() ? "ok  " : "BAD ")}[{want}] got [{line.Text.Trim()}] conf {line.Confidence:F3} " +
                     $"box ({line.Box[0][0]},{line.Box[0][1]})-({line.Box[2][0]},{line.Box[2][1]}) crop {flush.Width}x{flush.Height} → {widened.Width}x{widened.Height}");
             }

@@ -105,12 +105,14 @@ public sealed class ModelManifestLoaderTests : IDisposable
             }
             """);
         var pipeline = _bucket.AddVersion("ocr", 1, """
-            { "name": "ocr", "version": 1, "task": "ocr", "pipeline": { "detection": "d", "recognition": "r", "cropMargin": -1 } }
+            { "name": "ocr", "version": 1, "task": "ocr", "pipeline": { "detection": "d", "recognition": "r", "cropMargin": -1, "cropMarginEnds": 3, "cropPadding": "mirror" } }
             """, withOnnx: false);
 
         Assert.Contains("input.resize.overflow 'windows' averages class scores, so it needs task 'image-classification'", LoadFails(recognizer).Problems);
         Assert.Contains("input.resize.minSide must be positive and at most maxSide (960), got 2000", LoadFails(detector).Problems);
         Assert.Contains("pipeline.cropMargin must be between 0 and 2 (a fraction of the line height), got -1", LoadFails(pipeline).Problems);
+        Assert.Contains("pipeline.cropMarginEnds must be between 0 and 2 (a fraction of the line height), got 3", LoadFails(pipeline).Problems);
+        Assert.Contains("pipeline.cropPadding 'mirror' is unknown (expected one of 'image', 'background')", LoadFails(pipeline).Problems);
     }
 
     [Fact]
