@@ -52,7 +52,7 @@ public sealed class ModelManifestLoaderTests : IDisposable
         Assert.Equal(48, rec.Manifest.Input!.Resize.Height);
 
         Assert.Equal(["0", "180"], cls.Labels!);
-        Assert.Equal(32, cls.Manifest.Batching!.MaxBatchSize);
+        Assert.Equal(4, cls.Manifest.Batching!.MaxBatchSize);
 
         Assert.Null(ocr.ModelPath);
         Assert.Equal("ocr-det", ocr.Manifest.Pipeline!.Detection);
