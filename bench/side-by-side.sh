@@ -172,12 +172,14 @@ if open_rows:
         d = lambda x: "—" if single is None else f"{x - single:+.2f}"
         print(f"| {m} | {f(r.get('rate'))} | {f(r['throughput'])} | {f(single, 2)} | {f(lat['p50'], 2)} | {f(lat['p90'], 2)} | {f(lat['p99'], 2)} "
               f"| {f(lat['p999'], 2)} | {r['failed']} | {d(lat['p50'])} | {d(lat['p99'])} |")
-    stages = ["submit", "queue", "run", "push", "send lag"]
+    stages = ["submit", "queue", "queue: broker", "queue: worker", "run", "push", "send lag"]
     staged = [(m, r) for m, r in open_rows if r.get("stages")]
     if staged:
         print("\nWhere the open-loop time goes, p50 / p99 ms per stage (load generator's clock and the job record's server "
               "timestamps, same machine): submit = send → gateway accepted; queue = accepted → worker started the batch "
-              "(broker, delivery, batch gathering); run = the batch's model run incl. decode/pre/post; push = finished → "
+              "(broker, delivery, batch gathering), split into its broker part (accepted → delivered to the worker: the gateway's "
+              "Redis write, the confirmed publish, the delivery) and the worker's (delivered → started: batch gathering, reading "
+              "the records); run = the batch's model run incl. decode/pre/post; push = finished → "
               "result received (store, notice, push); send lag = the generator's lateness against its schedule.\n")
         print("| model | " + " | ".join(stages) + " | mean batch |")
         print("|---|" + "--:|" * (len(stages) + 1))

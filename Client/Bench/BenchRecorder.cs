@@ -18,11 +18,12 @@ public sealed class BenchRecorder(TimeSpan warmup, TimeSpan duration)
 {
     /// <summary>
     /// The stages of a job's latency, in order: <c>submit</c> (send → gateway accepted), <c>queue</c> (accepted →
-    /// a worker started its batch: broker, delivery, batch gathering), <c>run</c> (the batch's model run with
+    /// a worker started its batch: broker, delivery, batch gathering) — split, when the record says when the worker received
+    /// it, into <c>queue: broker</c> (accepted → delivered) and <c>queue: worker</c> (delivered → started) — <c>run</c> (the batch's model run with
     /// decode, pre- and post-processing), <c>push</c> (finished → result received: storing it, the notice, the
     /// gateway's push), and in open loop <c>send lag</c> (the generator's own lateness, already inside the latency).
     /// </summary>
-    public static readonly IReadOnlyList<string> Stages = ["submit", "queue", "run", "push", "send lag"];
+    public static readonly IReadOnlyList<string> Stages = ["submit", "queue", "queue: broker", "queue: worker", "run", "push", "send lag"];
 
     private readonly Lock _lock = new();
     private readonly LatencyHistogram _all = new();
@@ -107,6 +108,13 @@ public sealed class BenchRecorder(TimeSpan warmup, TimeSpan duration)
         void Stage(string name, TimeSpan span) => _stages[name].Record(span < TimeSpan.Zero ? TimeSpan.Zero : span);
         Stage("submit", record.AcceptedAt - trace.Sent);
         Stage("queue", started - record.AcceptedAt);
+        if (record.Timings?.DeliveredMs is { } delivered)
+        {
+            // The queue stage split where the worker received the message: the broker's part, then the worker's own.
+            var deliveredAt = record.AcceptedAt + TimeSpan.FromMilliseconds(delivered);
+            Stage("queue: broker", deliveredAt - record.AcceptedAt);
+            Stage("queue: worker", started - deliveredAt);
+        }
         Stage("run", finished - started);
         Stage("push", trace.Received - finished);
         if (trace.SendLag is { } lag)

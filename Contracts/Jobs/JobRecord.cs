@@ -6,8 +6,12 @@ namespace Contracts.Jobs;
 /// <summary>A job's error: a stable machine-readable code and a sentence for people.</summary>
 public sealed record JobError(string Code, string Message);
 
-/// <summary>Milliseconds spent waiting in the queue, computing (the job's share of its batch), and in all.</summary>
-public sealed record JobTimings(double? QueueMs, double? ComputeMs, double? TotalMs, int? BatchSize);
+/// <summary>
+/// Milliseconds spent waiting in the queue, computing (the job's share of its batch), and in all; of the queue time,
+/// <paramref name="DeliveredMs"/> is accepted → delivered to the worker that ran it (the rest is the worker's own wait:
+/// its batch gathering and reading the records).
+/// </summary>
+public sealed record JobTimings(double? QueueMs, double? ComputeMs, double? TotalMs, int? BatchSize, double? DeliveredMs = null);
 
 /// <summary>
 /// The stored state of a job (Redis, one JSON value per job) and the body of every <c>JobUpdated</c> push:

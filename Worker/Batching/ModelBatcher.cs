@@ -239,7 +239,8 @@ public sealed partial class ModelBatcher(
                     (record.StartedAt!.Value - record.AcceptedAt).TotalMilliseconds,
                     computeShare,
                     (finishedAt - record.AcceptedAt).TotalMilliseconds,
-                    toRun.Count);
+                    toRun.Count,
+                    (job.ReceivedAt - record.AcceptedAt).TotalMilliseconds);
                 var done = result.Value.Succeeded
                     ? record with { Status = JobStatus.Succeeded, FinishedAt = finishedAt, Output = result.Value.Output, Timings = timings }
                     : record with

@@ -48,6 +48,26 @@ public sealed class BenchStagesTests
     }
 
     [Fact]
+    public void The_queue_stage_splits_where_the_worker_received_the_job_when_the_record_says()
+    {
+        var recorder = new BenchRecorder(Settings.Warmup, Settings.Duration);
+        var at = TimeSpan.FromSeconds(2);
+        var sent = T0 + at;
+        var accepted = sent + Ms(1);
+        // Queue 7 ms: delivered to the worker 5 ms after acceptance, started 2 ms later.
+        var record = Record(accepted, accepted + Ms(7), accepted + Ms(9)) with { Timings = new JobTimings(7, 2, 9, 1, DeliveredMs: 5) };
+        recorder.Started(at);
+        recorder.Finished(at, at + Ms(12), null, new JobTrace(sent, sent + Ms(12), record));
+
+        var stages = recorder.Report(Settings, T0, 1).Stages!;
+
+        Assert.Equal(["submit", "queue", "queue: broker", "queue: worker", "run", "push"], stages.Keys);
+        Assert.InRange(stages["queue: broker"].P50, 5 * 0.99, 5 * 1.01);
+        Assert.InRange(stages["queue: worker"].P50, 2 * 0.99, 2 * 1.01);
+        Assert.InRange(stages["queue"].P50, 7 * 0.99, 7 * 1.01);
+    }
+
+    [Fact]
     public void Stages_split_each_job_at_the_server_timestamps()
     {
         var report = RecorderWithStages().Report(Settings, T0, 1);
