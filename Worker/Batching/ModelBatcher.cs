@@ -15,7 +15,8 @@ namespace Worker.Batching;
 /// whatever its size: one read of all records; one script call that marks the runnable jobs running
 /// (and the expired ones expired), skipping what is finished or cancelled; after the run, one script
 /// call that stores every result (never over a terminal record) and publishes the notices. Only then
-/// is the batch acked, in one frame (see <see cref="Acknowledger.SettleAsync"/>).
+/// is the batch acked, in one frame (see <see cref="Acknowledger.SettleAsync"/>). Two batches are in flight at
+/// once, so one's round trips overlap the other's model run.
 /// Each job that runs gets a "run job" span continuing the gateway's trace (the message's
 /// <c>traceparent</c>); the batch's span links to every job's.
 /// </summary>
@@ -44,36 +45,51 @@ public sealed partial class ModelBatcher(
         _queue.Writer.TryWrite(job);
     }
 
-    /// <summary>Runs until <paramref name="stopping"/>; the batch in hand is finished, queued jobs stay unacked (the broker requeues them).</summary>
+    /// <summary>
+    /// Batches in flight at once for this model: while one runs the model (one run at a time per worker: the compute
+    /// gate), the next reads its records and marks them running, and the one before stores its results and is acked —
+    /// so the model does not sit idle through those round trips. Batches are still settled with the broker in
+    /// delivery order (see <see cref="ProcessAsync"/>).
+    /// </summary>
+    public const int InFlightBatches = 2;
+
+    /// <summary>Runs until <paramref name="stopping"/>; the batches in hand are finished, queued jobs stay unacked (the broker requeues them).</summary>
     public async Task RunAsync(CancellationToken stopping)
     {
-        var batch = new List<QueuedJob>(runner.MaxBatchSize);
-        while (!stopping.IsCancellationRequested)
+        var inFlight = new Queue<Task>(InFlightBatches);
+        var previous = Task.CompletedTask;
+        try
         {
-            try
+            while (!stopping.IsCancellationRequested)
             {
-                if (!await _queue.Reader.WaitToReadAsync(stopping))
+                // A free slot first, then gather: at saturation the batch takes what arrived meanwhile.
+                while (inFlight.Count >= InFlightBatches || (inFlight.Count > 0 && inFlight.Peek().IsCompleted))
+                {
+                    await inFlight.Dequeue();
+                }
+                try
+                {
+                    if (!await _queue.Reader.WaitToReadAsync(stopping))
+                    {
+                        return;
+                    }
+                }
+                catch (OperationCanceledException)
                 {
                     return;
                 }
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            await GatherAsync(batch, stopping);
-            if (batch.Count > 0)
-            {
-                try
+                var batch = new List<QueuedJob>(runner.MaxBatchSize);
+                await GatherAsync(batch, stopping);
+                if (batch.Count > 0)
                 {
-                    await ProcessAsync(batch);
-                }
-                finally
-                {
-                    Interlocked.Add(ref _pending, -batch.Count);
-                    batch.Clear();
+                    previous = ProcessAsync(batch, previous);
+                    inFlight.Enqueue(previous);
                 }
             }
+        }
+        finally
+        {
+            await Task.WhenAll(inFlight);
         }
     }
 
@@ -115,7 +131,7 @@ public sealed partial class ModelBatcher(
         }
     }
 
-    private async Task ProcessAsync(List<QueuedJob> batch)
+    private async Task ProcessAsync(List<QueuedJob> batch, Task previousBatch)
     {
         // Every job of the batch ends here acked or requeued, settled together at the end (see Acknowledger.SettleAsync).
         var settlement = new Settlement(batch.Count);
@@ -125,8 +141,17 @@ public sealed partial class ModelBatcher(
         }
         finally
         {
-            // A job not accounted for (an unexpected exception) goes back to the queue: the one multiple-ack must never cover it.
-            await settlement.SettleAsync(batch);
+            // In delivery order: this batch's one multiple-ack must not cover the jobs of an earlier batch still in hand.
+            await previousBatch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            try
+            {
+                // A job not accounted for (an unexpected exception) goes back to the queue: the one multiple-ack must never cover it.
+                await settlement.SettleAsync(batch);
+            }
+            finally
+            {
+                Interlocked.Add(ref _pending, -batch.Count);
+            }
         }
     }
 

@@ -12,7 +12,7 @@ using Worker.Inference;
 namespace Worker.Messaging;
 
 /// <summary>
-/// Consumes each served model's queue (manual acks, prefetch 2 × max batch) into its batcher, and the
+/// Consumes each served model's queue (manual acks, prefetch 3 × max batch) into its batcher, and the
 /// dead-letter queue into failed records. On SIGTERM: stop consuming, finish the batch in hand, and
 /// let the broker requeue the rest when the channels close.
 /// </summary>
@@ -57,7 +57,8 @@ public sealed partial class JobConsumer(
             metrics.ObservePending(runner.Model, () => batcher.Pending);
             _batchers.Add(Task.Run(() => batcher.RunAsync(_stopBatching.Token), CancellationToken.None));
             var channel = await connection.CreateChannelAsync(cancellationToken: stoppingToken);
-            await channel.BasicQosAsync(0, (ushort)Math.Min(ushort.MaxValue, 2 * runner.MaxBatchSize), global: false, stoppingToken);
+            // The batches in flight, and one more batch waiting: the next batch can be full when a slot frees up.
+            await channel.BasicQosAsync(0, (ushort)Math.Min(ushort.MaxValue, (ModelBatcher.InFlightBatches + 1) * runner.MaxBatchSize), global: false, stoppingToken);
             var acks = new Acknowledger(channel);
             var consumer = new AsyncEventingBasicConsumer(channel);
             consumer.ReceivedAsync += (_, delivery) =>

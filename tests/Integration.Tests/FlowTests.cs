@@ -117,7 +117,7 @@ public sealed class FlowTests(SystemFixture system)
     }
 
     [Fact]
-    public async Task Thirty_two_concurrent_clients_make_workers_batch_more_than_four_jobs_on_average()
+    public async Task Thirty_two_concurrent_clients_make_workers_fill_most_of_each_batch()
     {
         // Start from idle workers: a backlog left by an earlier test would count its batches here.
         var before = await WorkerCountersAsync();
@@ -157,7 +157,9 @@ public sealed class FlowTests(SystemFixture system)
         Assert.True(jobs >= 800, $"workers counted {jobs} jobs");
         var mean = (double)jobs / batches;
         TestContext.Current.TestOutputHelper?.WriteLine($"{jobs} jobs in {batches} batches: mean batch size {mean:0.00}");
-        Assert.True(mean > 4, $"mean batch size {mean:0.00} ({jobs} jobs in {batches} batches)");
+        // ocr-cls batches at most 4 (its manifest; larger batches are slower per job on CPU): with 32 clients waiting, a
+        // batch takes what queued while the last one ran, so most batches are full — one job at a time would be 1.
+        Assert.True(mean > 2.5, $"mean batch size {mean:0.00} ({jobs} jobs in {batches} batches; ocr-cls's max batch is 4)");
     }
 
     [Fact]
