@@ -7,6 +7,7 @@ namespace Engine.Tests.Imaging;
 /// Fixed-seed mutation fuzzing of the native decoders: whatever the bytes, the caller sees an image or an
 /// <see cref="ImageDecodeException"/>, the process survives, and native memory does not pile up.
 /// </summary>
+[Collection(MemoryMeasurements.Name)]
 public sealed class DecoderFuzzTests(ITestOutputHelper output)
 {
     private const int Iterations = 10_000;

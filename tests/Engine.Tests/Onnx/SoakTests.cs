@@ -4,6 +4,7 @@ using Engine.Onnx;
 namespace Engine.Tests.Onnx;
 
 [Trait("Category", "Soak")]
+[Collection(MemoryMeasurements.Name)]
 public sealed class SoakTests(ITestOutputHelper output)
 {
     [Fact]
