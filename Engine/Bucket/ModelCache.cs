@@ -29,7 +29,22 @@ public sealed class ModelCache(IModelBucket bucket, string directory, bool ownsD
         var target = Path.Combine(Root, version.Model, version.Version.ToString(CultureInfo.InvariantCulture));
         if (Directory.Exists(target))
         {
-            return target;
+            if (await IsCurrentAsync(target, version, cancellationToken))
+            {
+                return target;
+            }
+            // Published versions are immutable, but a directory bucket can be edited in place (a developer changing
+            // models/ocr-cls/1/model.json): a cached copy whose manifest differs is stale, so it is fetched again.
+            var stale = Path.Combine(Root, version.Model, $".stale-{version.Version}.{Guid.NewGuid():N}");
+            try
+            {
+                Directory.Move(target, stale);
+                Directory.Delete(stale, recursive: true);
+            }
+            catch (IOException) when (!Directory.Exists(target))
+            {
+                // Another process sharing this cache moved it first.
+            }
         }
 
         var staging = Path.Combine(Root, version.Model, $".{version.Version}.{Guid.NewGuid():N}");
@@ -78,6 +93,12 @@ public sealed class ModelCache(IModelBucket bucket, string directory, bool ownsD
 
             throw;
         }
+    }
+
+    private static async Task<bool> IsCurrentAsync(string target, PublishedVersion version, CancellationToken cancellationToken)
+    {
+        var cached = Path.Combine(target, ModelManifestLoader.ManifestFileName);
+        return File.Exists(cached) && await File.ReadAllTextAsync(cached, cancellationToken) == version.ManifestJson;
     }
 
     private async Task CopyAsync(PublishedVersion version, string path, string staging, string? sha256, CancellationToken cancellationToken)

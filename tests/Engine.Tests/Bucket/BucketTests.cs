@@ -102,6 +102,26 @@ public sealed class BucketTests : IDisposable
     }
 
     [Fact]
+    public async Task Cached_version_whose_manifest_was_edited_in_the_bucket_is_fetched_again()
+    {
+        // A directory bucket edited in place (models/ocr-cls/1/model.json) must not keep serving the old manifest.
+        var directory = PublishClassifier("cls", 1);
+        var cache = new ModelCache(Bucket, _cacheRoot);
+        var ct = TestContext.Current.CancellationToken;
+        await cache.FetchAsync((await Bucket.GetPublishedAsync("cls", 1, ct))!, ct);
+        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(directory, "model.json")))!.AsObject();
+        manifest["batching"] = new JsonObject { ["maxBatchSize"] = 3, ["maxQueueDelayMs"] = 0 };
+        File.WriteAllText(Path.Combine(directory, "model.json"), manifest.ToJsonString());
+
+        var cached = await cache.FetchAsync((await Bucket.GetPublishedAsync("cls", 1, ct))!, ct);
+
+        Assert.Equal(Path.Combine(_cacheRoot, "cls", "1"), cached);
+        Assert.Equal(manifest.ToJsonString(), File.ReadAllText(Path.Combine(cached, "model.json")));
+        Assert.True(File.Exists(Path.Combine(cached, "model.onnx")));
+        Assert.Equal(["1"], Directory.GetDirectories(Path.Combine(_cacheRoot, "cls")).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public async Task File_with_the_wrong_sha256_is_refused_by_the_cache()
     {
         var directory = PublishClassifier("cls", 1);
