@@ -50,6 +50,9 @@ trap apphost_stop EXIT
 
 # Records expire after TTL minutes instead of a day, so the key count must level off within the run.
 export Jobs__RecordTtl="00:$(printf '%02d' "$TTL"):00"
+# A run directory of its own: the default one (.run/apphost) keeps Redis's and RabbitMQ's data between runs, and
+# records left by earlier runs (24 h TTL) would count against the key bound.
+export AppHost__RunDirectory="$PWD/$OUT/run"
 log "starting the AppHost: $WORKERS workers, $GATEWAYS gateway(s), record TTL $TTL min"
 apphost_start "$BIN" "$OUT/apphost.log" 240 --gateway-port 0 --dashboard-port 0 --workers "$WORKERS" --gateways "$GATEWAYS"
 REDIS_PORT=$(grep -m1 -oE 'ConnectionStrings__cache=[^ ]+' "$OUT/apphost.log" | sed -E 's/.*:([0-9]+)$/\1/')
