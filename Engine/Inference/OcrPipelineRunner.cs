@@ -14,6 +14,8 @@ public sealed class OcrPipelineRunner(ModelDefinition definition, TextDetectionR
     : IModelRunner
 {
     private readonly ImagePreprocessor _decoder = detector.Definition.Manifest.Input is { } spec ? new ImagePreprocessor(spec) : throw new ArgumentException("the detector needs an input spec");
+    // One instance: System.Text.Json caches its serialization metadata per options object.
+    private static readonly System.Text.Json.JsonSerializerOptions JsonOptions = new(System.Text.Json.JsonSerializerDefaults.Web);
     private readonly float _rotateThreshold = definition.Manifest.Pipeline?.RotateThreshold ?? 0.9f;
     private readonly float _cropMargin = definition.Manifest.Pipeline?.CropMargin ?? 0f;
     private readonly float _cropMarginEnds = definition.Manifest.Pipeline?.CropMarginEnds ?? definition.Manifest.Pipeline?.CropMargin ?? 0f;
@@ -55,7 +57,7 @@ public sealed class OcrPipelineRunner(ModelDefinition definition, TextDetectionR
                 results[i] = OnnxModelRunner.ImageError(e);
                 continue;
             }
-            results[i] = InferenceResult.Success(System.Text.Json.JsonSerializer.SerializeToElement(Read(image), new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web)));
+            results[i] = InferenceResult.Success(System.Text.Json.JsonSerializer.SerializeToElement(Read(image), JsonOptions));
         }
         return results;
     }
