@@ -1,134 +1,82 @@
-using System.Runtime.InteropServices;
+// The Aspire.Inference application graph: `dotnet run --project AppHost [-- --workers N --gateways N --gateway-port P
+// --bucket local|s3 --models DIR --run-dir DIR --containers]`; `-- --publisher manifest --output-path DIR` writes the
+// deployment manifest (servers as containers, services as projects) that azd reads.
 using AppHost;
-using AppHost.Dashboard;
-using AppHost.Hosting;
-using Microsoft.Extensions.Configuration;
+using AppHost.Resources;
 
-// dotnet run --project AppHost [-- --workers N --gateways N --gateway-port P --bucket local|s3 --models DIR --dashboard-port P --dashboard-unsecured]
-// A bare --dashboard-unsecured is a switch: give it a value so the command-line provider accepts it.
-args = args.Select(a => a == "--dashboard-unsecured" ? "--dashboard-unsecured=true" : a).ToArray();
-var configuration = new ConfigurationBuilder()
-    .AddEnvironmentVariables()
-    .AddCommandLine(args, new Dictionary<string, string>
-    {
-        ["--dashboard-port"] = "Dashboard:Port",
-        ["--dashboard-unsecured"] = "Dashboard:Unsecured",
-        ["--workers"] = "AppHost:Workers",
-        ["--gateways"] = "AppHost:Gateways",
-        ["--gateway-port"] = "AppHost:GatewayPort",
-        ["--models"] = "AppHost:Models",
-        ["--bucket"] = "AppHost:ModelBucket",
-    })
-    .Build();
+// A bare switch takes no value on the command line: give it one so the configuration provider accepts it.
+args = [.. args.Select(a => a == "--containers" ? "--containers=true" : a)];
+var builder = DistributedApplication.CreateBuilder(args);
+builder.Configuration.AddCommandLine(args, AppHostSettings.Switches);
 
-AppModelOptions model;
-DistributedApplicationOptions options;
-DashboardOptions dashboardOptions;
+AppHostSettings settings;
 try
 {
-    model = configuration.GetSection("AppHost").Get<AppModelOptions>() ?? new AppModelOptions();
-    if (model.ModelBucket.ToLowerInvariant() is not ("local" or "s3"))
-    {
-        throw new InvalidOperationException($"--bucket takes 'local' or 's3', not '{model.ModelBucket}'.");
-    }
-    dashboardOptions = configuration.GetSection("Dashboard").Get<DashboardOptions>() ?? new DashboardOptions();
-    // Aspire's switch for the same thing.
-    dashboardOptions.Unsecured |= configuration["ASPIRE_DASHBOARD_UNSECURED_ALLOW_ANONYMOUS"] is "true" or "True" or "1";
-    options = new DistributedApplicationOptions
-    {
-        RunDirectory = configuration["AppHost:RunDirectory"] ?? Path.Combine(Projects.RepositoryInfo.Root, ".run", "apphost"),
-        ConsoleEcho = Console.Out,
-        Environment = configuration["DOTNET_ENVIRONMENT"] ?? "Development",
-        OtlpEndpoint = configuration["OTEL_EXPORTER_OTLP_ENDPOINT"],
-        Executables = configuration.GetSection("AppHost:Executables").GetChildren()
-            .Where(c => c.Value is not null).ToDictionary(c => c.Key, c => c.Value!),
-    };
+    settings = builder.Configuration.GetSection(AppHostSettings.Section).Get<AppHostSettings>() ?? new AppHostSettings();
+    settings.Validate();
 }
-catch (InvalidOperationException e)
+catch (Exception e) when (e is ArgumentException or InvalidOperationException)
 {
+    // A bad command-line value (--workers 0, --bucket ftp, --workers many): one line, not a stack trace.
     Console.Error.WriteLine($"apphost: {e.Message}");
     return 2;
 }
 
-DistributedApplication built;
 try
 {
-    built = AppModel.Configure(new DistributedApplicationBuilder(options), model).Build();
-}
-catch (ArgumentException e)
-{
-    // A bad command-line value (--workers 0, --bucket ftp): one line, not a stack trace.
-    Console.Error.WriteLine($"apphost: {e.Message}");
-    return 2;
-}
-await using var app = built;
+    var cache = builder.AddRedisServer("cache", settings);
+    var messaging = builder.AddRabbitMQServer("messaging", settings);
+    var models = builder.AddModelBucket("models", settings);
+    var adminKey = builder.AddParameter("modelsync-admin-key", settings.AdminKey, secret: true);
 
-using var shutdown = new CancellationTokenSource();
-void OnSignal(PosixSignalContext context)
-{
-    // A terminal's Ctrl+C reaches the whole process group: mark shutdown first so exits are not seen as crashes.
-    context.Cancel = true;
-    app.BeginShutdown();
-    shutdown.Cancel();
-}
-using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+    var modelsync = builder.AddProject<Projects.ModelSync>("modelsync")
+        .WithHttpEndpoint()
+        .WithHttpHealthCheck("/health")
+        .WithReference(cache).WithReference(messaging).WithReference(models)
+        .WithEnvironment("ModelSync__AdminKey", adminKey)
+        .WaitFor(cache).WaitFor(messaging).WaitFor(models)
+        .WithRestartPolicy(livenessPath: "/alive");
 
-DashboardServer? dashboard = null;
-try
-{
-    try
+    var worker = builder.AddProject<Projects.Worker>("worker")
+        .WithHttpEndpoint()
+        .WithHttpHealthCheck("/health")
+        .WithReference(cache).WithReference(messaging).WithReference(models)
+        .WaitFor(cache).WaitFor(messaging).WaitFor(models)
+        .WithReplicas(settings.Workers)
+        .WithRestartPolicy(livenessPath: "/alive");
+    if (builder.ExecutionContext.IsRunMode)
     {
-        dashboard = await DashboardServer.StartAsync(app, dashboardOptions, shutdown.Token);
+        // Replicas share one cache of fetched versions (each file checked against its sha256 once).
+        worker.WithEnvironment("Worker__CacheDirectory", Path.Combine(settings.RunFolder, "worker-model-cache"));
     }
-    catch (IOException e)
+
+    // The gateway learns the models from what ModelSync publishes in Redis: it needs no access to the bucket.
+    // One replica listens on the port itself; several sit behind Aspire's proxy, which spreads connections over them
+    // (clients connect WebSockets-only, so a SignalR connection never needs two requests to reach the same replica).
+    var gateway = builder.AddProject<Projects.Gateway>("gateway")
+        .WithGatewayEndpoint(settings)
+        .WithExternalHttpEndpoints()
+        .WithHttpHealthCheck("/health")
+        .WithReference(cache).WithReference(messaging)
+        .WaitFor(cache).WaitFor(messaging)
+        .WithReplicas(settings.Gateways)
+        .WithRestartPolicy(livenessPath: "/alive");
+
+    foreach (var (name, value) in settings.ServiceEnvironment)
     {
-        Console.Error.WriteLine($"apphost: dashboard: port {dashboardOptions.Port} is not available ({e.Message}); pick another with --dashboard-port (0 for a free one)");
-        return 1;
+        modelsync.WithEnvironment(name, value);
+        worker.WithEnvironment(name, value);
+        gateway.WithEnvironment(name, value);
     }
-    var dashboardUrl = dashboard.LoginUrl.ToString().Replace("127.0.0.1", "localhost", StringComparison.Ordinal);
-    Console.WriteLine($"apphost: dashboard: {dashboardUrl}");
-    Console.WriteLine($"apphost: starting {string.Join(", ", app.Resources.Select(r => r.Name))} (run folder {options.RunDirectory})");
-    await app.StartAsync(shutdown.Token);
-    Console.WriteLine();
-    Console.WriteLine("apphost: all resources running");
-    foreach (var s in app.Model.Snapshots)
-    {
-        Console.WriteLine($"  {s.Name,-12} {s.Kind,-9} {s.State,-8} pid {s.Pid,-7} {string.Join(" ", s.Endpoints)}");
-    }
-    foreach (var name in new[] { "cache", "messaging", "models" })
-    {
-        Console.WriteLine($"  ConnectionStrings__{name}={app.GetConnectionString(name)}");
-    }
-    Console.WriteLine($"  modelsync admin: {app.GetEndpoint("modelsync")}admin/models  X-Admin-Key: {model.AdminKey}");
-    Console.WriteLine($"  gateway: {app.GetEndpoint("gateway")}  (Ctrl+C stops everything)");
-    Console.WriteLine($"  dashboard: {dashboardUrl}");
-    Console.WriteLine();
-    await Task.Delay(Timeout.Infinite, shutdown.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+
+    builder.AddModelResources(modelsync, settings.ModelTree, settings.AdminKey);
+    builder.AddRunSummary(settings, gateway, modelsync);
 }
 catch (MissingPrerequisiteException e)
 {
     Console.Error.WriteLine($"apphost: {e.Message}");
     return 1;
 }
-catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
-{
-}
-catch (Exception e) when (e is TimeoutException or InvalidOperationException)
-{
-    Console.Error.WriteLine($"apphost: {e.Message}");
-    await app.StopAsync();
-    return 1;
-}
-finally
-{
-    if (dashboard is not null)
-    {
-        await dashboard.DisposeAsync();
-    }
-}
 
-Console.WriteLine("apphost: stopping");
-await app.StopAsync();
-Console.WriteLine("apphost: stopped");
+await builder.Build().RunAsync();
 return 0;

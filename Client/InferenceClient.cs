@@ -41,6 +41,8 @@ public sealed class InferenceClient : IAsyncDisposable
         {
             HttpClient = _http,
             ReconnectDelays = options.ReconnectDelays,
+            // One WebSocket, no negotiate request: behind a proxy over several gateway replicas the two could land apart.
+            SkipNegotiation = true,
         });
         _hub.On<JobRecord>("JobUpdated", update =>
         {

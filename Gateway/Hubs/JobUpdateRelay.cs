@@ -33,7 +33,7 @@ public sealed partial class JobUpdateRelay(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var subscriber = redis.GetSubscriber();
-        await subscriber.SubscribeAsync(RedisKeys.JobUpdatesChannel, (_, message) =>
+        await subscriber.SubscribeAsync(RedisChannel.Literal(RedisKeys.JobUpdatesChannel), (_, message) =>
         {
             if (message.IsNullOrEmpty)
             {

@@ -7,9 +7,10 @@
   let currentJob = null;
 
   const connection = new signalR.HubConnectionBuilder()
-    .withUrl("/hubs/inference")
+    // WebSockets straight away, no negotiate request: behind a proxy spreading connections over several gateway
+    // replicas, negotiate and the WebSocket could land on different ones. On reconnect the page subscribes again.
+    .withUrl("/hubs/inference", { skipNegotiation: true, transport: signalR.HttpTransportType.WebSockets })
     .withAutomaticReconnect()
-    .withStatefulReconnect()
     .build();
 
   const setConnection = (state) => {

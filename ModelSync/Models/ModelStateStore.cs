@@ -84,7 +84,7 @@ public sealed class ModelStateStore(IConnectionMultiplexer redis)
         [.. (await Db.ListRangeAsync(RedisKeys.ModelRolloutHistory(model))).Select(v => JsonSerializer.Deserialize<ModelRolloutState>((string)v!, Json)!)];
 
     public Task SendCommandAsync(string instance, string command) =>
-        redis.GetSubscriber().PublishAsync(RedisKeys.WorkerCommand(instance), command);
+        redis.GetSubscriber().PublishAsync(RedisChannel.Literal(RedisKeys.WorkerCommand(instance)), command);
 
     /// <summary>Every worker whose heartbeat has not expired.</summary>
     public async Task<IReadOnlyList<WorkerView>> ListWorkersAsync()

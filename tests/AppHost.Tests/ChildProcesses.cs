@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using System.Text;
-using AppHost.Hosting;
 
 namespace AppHost.Tests;
 
@@ -9,7 +8,7 @@ internal static class ChildProcesses
 {
     public static List<int> WithMarker(string runDirectory)
     {
-        var needle = Encoding.UTF8.GetBytes($"{DistributedApplication.RunMarkerVariable}={runDirectory}\0");
+        var needle = Encoding.UTF8.GetBytes($"{RunSummaryExtensions.RunMarkerVariable}={runDirectory}\0");
         var found = new List<int>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
@@ -33,6 +32,14 @@ internal static class ChildProcesses
         return found;
     }
 
+    /// <summary>Live DCP processes watching <paramref name="appHostPid"/> (started with <c>--monitor PID</c>): Aspire's orchestrator of that AppHost.</summary>
+    public static List<int> MonitoredBy(int appHostPid) =>
+        [.. Alive().Where(pid => CommandLine(pid) is var line && line.Contains("dcp", StringComparison.Ordinal)
+            && line.Contains($"--monitor {appHostPid} ", StringComparison.Ordinal))];
+
+    public static IEnumerable<int> Alive() =>
+        Directory.EnumerateDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0).Where(pid => pid > 0 && IsAlive(pid));
+
     /// <summary>True while the process exists and is not a zombie.</summary>
     public static bool IsAlive(int pid)
     {
@@ -45,6 +52,19 @@ internal static class ChildProcesses
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return false;
+        }
+    }
+
+    public static int ParentOf(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return 0;
         }
     }
 
@@ -63,6 +83,7 @@ internal static class ChildProcesses
     public static void Signal(int pid, int signal) => _ = kill(pid, signal);
 
     public const int SigInt = 2;
+    public const int SigTerm = 15;
     public const int SigKill = 9;
 
     [DllImport("libc", SetLastError = true)]

@@ -1,197 +1,143 @@
 using System.Diagnostics;
-using AppHost.Hosting;
-using AppHost.Testing;
+using System.Net;
+using TestSupport;
 
 namespace AppHost.Tests;
 
-/// <summary>Start-up failures and shutdown, each on a graph of its own.</summary>
+/// <summary>The AppHost as a user runs it — `dotnet run --project AppHost`, the built AppHost — and how it stops.</summary>
 public sealed class LifecycleTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task Disposing_the_application_stops_redis_rabbitmq_and_epmd_and_removes_the_run_folder()
+    public async Task Dotnet_run_prints_the_dashboard_login_and_the_gateway_and_sigterm_leaves_no_process_behind()
     {
-        var builder = DistributedApplicationTestingBuilder.CreateEmpty();
-        builder.AddRedis("cache");
-        var rabbit = builder.AddRabbitMQ("messaging");
-        var app = builder.Build();
-        List<int> pids, children;
+        var run = AspireSystem.NewRunDirectory("cli");
+        await using var apphost = AppHostProcess.DotnetRun(run);
+        var login = await apphost.WaitForLineAsync("Login to the dashboard at ", TimeSpan.FromSeconds(120));
+        var gatewayLine = await apphost.WaitForLineAsync("Gateway ready: ", TimeSpan.FromSeconds(180));
+
+        var loginUrl = new Uri(login[(login.IndexOf("http", StringComparison.Ordinal))..].Trim());
+        Assert.Equal("/login", loginUrl.AbsolutePath);
+        Assert.StartsWith("?t=", loginUrl.Query, StringComparison.Ordinal);
+        Assert.Equal(18888, loginUrl.Port);
+        using var browser = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer() });
+        using var dashboard = await browser.GetAsync(loginUrl, Ct);
+        Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
+
+        var gateway = new Uri(gatewayLine["Gateway ready: ".Length..gatewayLine.IndexOf(' ', "Gateway ready: ".Length)]);
+        Assert.Equal(8080, gateway.Port);
+        using var http = new HttpClient();
+        using var health = await http.GetAsync(new Uri(gateway, "/health"), Ct);
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        // redis, epmd, beam.smp, modelsync, 2 workers, a gateway (and the dotnet hosts Aspire runs the projects in)
+        Assert.True(ChildProcesses.WithMarker(run).Count >= 7, $"expected at least 7 processes of this run, found {ChildProcesses.WithMarker(run).Count}");
+
+        var stopped = await apphost.StopAsync(ChildProcesses.SigTerm, TimeSpan.FromSeconds(60));
+        TestContext.Current.TestOutputHelper?.WriteLine($"SIGTERM → exited after {stopped.TotalSeconds:0.0} s");
+        Assert.Equal(0, apphost.ExitCode);
+        await AssertNothingLeftAsync(run, apphost.AppHostPid, TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task Ctrl_c_to_the_apphost_stops_every_resource()
+    {
+        var run = AspireSystem.NewRunDirectory("cli");
+        await using var apphost = AppHostProcess.Start(run);
+        await apphost.WaitForLineAsync("Gateway ready: ", TimeSpan.FromSeconds(180));
+        var processes = ChildProcesses.WithMarker(run);
+        Assert.NotEmpty(processes);
+
+        var stopped = await apphost.StopAsync(ChildProcesses.SigInt, TimeSpan.FromSeconds(60));
+        TestContext.Current.TestOutputHelper?.WriteLine($"SIGINT → exited after {stopped.TotalSeconds:0.0} s");
+        Assert.Equal(0, apphost.ExitCode);
+        await AssertNothingLeftAsync(run, apphost.AppHostPid, TimeSpan.FromSeconds(10));
+        Assert.All(processes, pid => Assert.False(ChildProcesses.IsAlive(pid), $"pid {pid} outlived the AppHost"));
+    }
+
+    [Fact]
+    public async Task After_the_apphost_is_killed_dcp_stops_every_resource_within_30_seconds()
+    {
+        var run = AspireSystem.NewRunDirectory("cli");
+        await using var apphost = AppHostProcess.Start(run);
+        await apphost.WaitForLineAsync("Gateway ready: ", TimeSpan.FromSeconds(180));
+        var processes = ChildProcesses.WithMarker(run);
+
+        var killed = Stopwatch.StartNew();
+        ChildProcesses.Signal(apphost.AppHostPid, ChildProcesses.SigKill);
+        while ((ChildProcesses.WithMarker(run).Count > 0 || ChildProcesses.MonitoredBy(apphost.AppHostPid).Count > 0) && killed.Elapsed < TimeSpan.FromSeconds(45))
+        {
+            await Task.Delay(250, Ct);
+        }
+        TestContext.Current.TestOutputHelper?.WriteLine($"kill -9 of the AppHost → every resource gone after {killed.Elapsed.TotalSeconds:0.0} s");
+        Assert.True(killed.Elapsed < TimeSpan.FromSeconds(30), $"processes were left {killed.Elapsed.TotalSeconds:0} s after the AppHost died: {string.Join(", ", ChildProcesses.WithMarker(run).Select(ChildProcesses.CommandLine))}");
+        Assert.All(processes, pid => Assert.False(ChildProcesses.IsAlive(pid), $"pid {pid} outlived the AppHost"));
+    }
+
+    [Fact]
+    public async Task Disposing_the_testing_application_stops_every_process()
+    {
+        var run = AspireSystem.NewRunDirectory("dispose");
+        var system = await AspireSystem.StartAsync(run, ["--AppHost:Workers=1", "--AppHost:GatewayPort=0"], configure: null, Ct);
+        List<int> pids;
         try
         {
-            await app.StartAsync(Ct);
-            pids = app.Model.Snapshots.Select(s => s.Pid!.Value).ToList();
-            // redis-server rewrites its environment block for its process title, so it is found by PID;
-            // the Erlang VM's helpers (epmd, erl_child_setup, inet_gethost) are found by the marker.
-            children = ChildProcesses.WithMarker(app.Options.RunDirectory);
-            Assert.Contains(app.Model.Get("messaging")!.Pid!.Value, children);
-            Assert.Contains(children, pid => ChildProcesses.CommandLine(pid).Contains("epmd"));
-            Assert.True(rabbit.Resource.EpmdPort > 0);
+            pids = ChildProcesses.WithMarker(run);
+            Assert.Contains(system.Replica("messaging").Pid!.Value, pids);
+            Assert.Contains(pids, pid => ChildProcesses.CommandLine(pid).Contains("epmd", StringComparison.Ordinal));
+            Assert.Contains(system.Replica("cache").Pid!.Value, ChildProcesses.Alive());
         }
         finally
         {
-            await app.DisposeAsync();
+            await system.DisposeAsync();
         }
-
-        Assert.Empty(ChildProcesses.WithMarker(app.Options.RunDirectory));
-        Assert.All(pids.Concat(children), pid => Assert.False(ChildProcesses.IsAlive(pid), $"pid {pid} outlived the AppHost"));
-        Assert.False(Directory.Exists(app.Options.RunDirectory));
-        Assert.All(app.Model.Snapshots, s => Assert.Equal(ResourceState.Exited, s.State));
+        var cache = system.Replica("cache").Pid!.Value;
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((ChildProcesses.WithMarker(run).Count > 0 || ChildProcesses.IsAlive(cache)) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200, Ct);
+        }
+        Assert.Empty(ChildProcesses.WithMarker(run));
+        Assert.False(ChildProcesses.IsAlive(cache), "redis-server outlived the application");
+        Assert.All(pids, pid => Assert.False(ChildProcesses.IsAlive(pid), $"pid {pid} outlived the application"));
+        Assert.False(Directory.Exists(run));
     }
 
     [Fact]
-    public async Task A_missing_server_executable_is_reported_before_anything_starts()
+    public async Task A_missing_server_program_is_one_line_and_exit_code_1()
     {
-        var builder = DistributedApplicationTestingBuilder.CreateEmpty(
-            executables: new() { ["redis-server"] = "/nonexistent/redis-server" });
-        builder.AddRedis("cache");
-        await using var app = builder.Build();
+        await using var apphost = AppHostProcess.Start(AspireSystem.NewRunDirectory("cli"),
+            new() { ["AppHost__Executables__rabbitmq-server"] = "/nonexistent/rabbitmq-server" });
+        await apphost.WaitForExitAsync(TimeSpan.FromSeconds(60));
 
-        var error = await Assert.ThrowsAsync<MissingPrerequisiteException>(() => app.StartAsync(Ct));
-
-        Assert.Equal("cache: '/nonexistent/redis-server' was not found; install it: sudo apt-get install -y redis-server (or run scripts/setup.sh)", error.Message);
-        Assert.Empty(app.Model.Snapshots);
+        Assert.Equal(1, apphost.ExitCode);
+        Assert.Equal(["apphost: messaging: '/nonexistent/rabbitmq-server' was not found; install it: sudo apt-get install -y rabbitmq-server (or run scripts/setup.sh)"],
+            apphost.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.DoesNotContain("   at ", apphost.Stdout + apphost.Stderr, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task The_apphost_command_prints_one_line_when_a_prerequisite_is_missing()
+    [Theory]
+    [InlineData("AppHost__Workers", "0", "apphost: --workers and --gateways take a number of at least 1.")]
+    [InlineData("AppHost__ModelBucket", "ftp", "apphost: --bucket takes 'local' or 's3', not 'ftp'.")]
+    public async Task A_bad_setting_is_one_line_and_exit_code_2(string variable, string value, string message)
     {
-        var run = await RunAppHostAsync(
-            new() { ["AppHost__Executables__rabbitmq-server"] = "/nonexistent/rabbitmq-server" },
-            untilOutput: null);
+        await using var apphost = AppHostProcess.Start(AspireSystem.NewRunDirectory("cli"), new() { [variable] = value });
+        await apphost.WaitForExitAsync(TimeSpan.FromSeconds(60));
 
-        Assert.Equal(1, run.ExitCode);
-        var errorLines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(["apphost: messaging: '/nonexistent/rabbitmq-server' was not found; install it: sudo apt-get install -y rabbitmq-server (or run scripts/setup.sh)"], errorLines);
-        Assert.DoesNotContain("   at ", run.Stdout + run.Stderr);
+        Assert.Equal(2, apphost.ExitCode);
+        Assert.Equal([message], apphost.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.DoesNotContain("   at ", apphost.Stdout + apphost.Stderr, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task The_apphost_command_prints_one_line_for_a_bad_replica_count()
+    private static async Task AssertNothingLeftAsync(string run, int appHostPid, TimeSpan grace)
     {
-        var run = await RunAppHostAsync(new() { ["AppHost__Workers"] = "0" }, untilOutput: null);
-
-        Assert.Equal(2, run.ExitCode);
-        var errorLines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(["apphost: --workers and --gateways take a number of at least 1."], errorLines);
-        Assert.DoesNotContain("   at ", run.Stdout + run.Stderr);
-    }
-
-    [Fact]
-    public async Task The_apphost_command_runs_everything_then_ctrl_c_leaves_no_process_behind()
-    {
-        var runDirectory = Path.Combine(Projects.RepositoryInfo.Root, ".run", "tests", $"cli-{Guid.NewGuid():N}"[..16]);
-        var run = await RunAppHostAsync(
-            new() { ["AppHost__RunDirectory"] = runDirectory, ["AppHost__GatewayPort"] = "0", ["AppHost__Workers"] = "2" },
-            untilOutput: "apphost: all resources running",
-            whileRunning: async (stdout) =>
-            {
-                var gatewayLine = stdout.Split('\n').First(l => l.TrimStart().StartsWith("gateway: ", StringComparison.Ordinal));
-                var url = gatewayLine.Trim()["gateway: ".Length..].Split(' ')[0];
-                using var http = new HttpClient();
-                using var health = await http.GetAsync(new Uri(new Uri(url), "/health"), Ct);
-                Assert.Equal(System.Net.HttpStatusCode.OK, health.StatusCode);
-                // The dashboard link it prints signs a browser in (the cookie then opens the page).
-                var dashboardLine = stdout.Split('\n').First(l => l.StartsWith("apphost: dashboard: ", StringComparison.Ordinal));
-                var login = new Uri(dashboardLine["apphost: dashboard: ".Length..].Trim());
-                Assert.Equal("/login", login.AbsolutePath);
-                Assert.StartsWith("?t=", login.Query);
-                using var browser = new HttpClient(new HttpClientHandler { CookieContainer = new System.Net.CookieContainer() });
-                var page = await browser.GetStringAsync(login, Ct);
-                Assert.Contains("<table>", page);
-                var children = ChildProcesses.WithMarker(runDirectory);
-                // redis, beam.smp, epmd, modelsync, 2 workers, gateway
-                Assert.True(children.Count >= 7, $"expected at least 7 child processes, found {children.Count}");
-            });
-
-        Assert.Equal(0, run.ExitCode);
-        Assert.Contains("apphost: stopped", run.Stdout);
-        Assert.Empty(ChildProcesses.WithMarker(runDirectory));
-        Directory.Delete(runDirectory, recursive: true);
-    }
-
-    private sealed record AppHostRun(int ExitCode, string Stdout, string Stderr);
-
-    /// <summary>Runs the built AppHost like a user would; once <paramref name="untilOutput"/> appears, runs the check and sends Ctrl+C (SIGINT).</summary>
-    private static async Task<AppHostRun> RunAppHostAsync(Dictionary<string, string> environment, string? untilOutput, Func<string, Task>? whileRunning = null)
-    {
-        var appHostDll = Path.Combine(Projects.RepositoryInfo.Root, "AppHost", "bin", new Projects.Gateway().Configuration, "net10.0", "AppHost.dll");
-        var info = new ProcessStartInfo("dotnet", [appHostDll])
+        var waited = Stopwatch.StartNew();
+        while ((ChildProcesses.WithMarker(run).Count > 0 || ChildProcesses.MonitoredBy(appHostPid).Count > 0) && waited.Elapsed < grace)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var (k, v) in environment)
-        {
-            info.Environment[k] = v;
+            await Task.Delay(200, Ct);
         }
-        info.Environment.TryAdd("AppHost__RunDirectory", Path.Combine(Projects.RepositoryInfo.Root, ".run", "tests", $"cli-{Guid.NewGuid():N}"[..16]));
-        info.Environment.TryAdd("AppHost__GatewayPort", "0");
-        info.Environment.TryAdd("Dashboard__Port", "0");
-
-        using var process = Process.Start(info)!;
-        var stdout = new System.Text.StringBuilder();
-        var stderr = new System.Text.StringBuilder();
-        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-            {
-                return;
-            }
-            lock (stdout)
-            {
-                stdout.AppendLine(e.Data);
-            }
-            if (untilOutput is not null && e.Data.Contains(untilOutput))
-            {
-                seen.TrySetResult();
-            }
-        };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            lock (stderr)
-            {
-                stderr.AppendLine(e.Data);
-            }
-        };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(150));
-        try
-        {
-            if (untilOutput is not null)
-            {
-                await Task.WhenAny(seen.Task, process.WaitForExitAsync(timeout.Token));
-                Assert.True(seen.Task.IsCompleted, $"AppHost never printed '{untilOutput}'. stdout:\n{stdout}\nstderr:\n{stderr}");
-                await Task.Delay(500, Ct); // let the summary finish printing
-                string snapshot;
-                lock (stdout)
-                {
-                    snapshot = stdout.ToString();
-                }
-                try
-                {
-                    await whileRunning!(snapshot);
-                }
-                finally
-                {
-                    ChildProcesses.Signal(process.Id, ChildProcesses.SigInt);
-                }
-            }
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        }
-        process.WaitForExit();
-        return new AppHostRun(process.ExitCode, stdout.ToString(), stderr.ToString());
+        TestContext.Current.TestOutputHelper?.WriteLine($"last process of the run gone {waited.Elapsed.TotalSeconds:0.0} s after the AppHost exited");
+        Assert.Empty(ChildProcesses.WithMarker(run).Select(ChildProcesses.CommandLine));
+        Assert.Empty(ChildProcesses.MonitoredBy(appHostPid).Select(ChildProcesses.CommandLine));
     }
 }

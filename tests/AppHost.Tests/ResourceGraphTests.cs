@@ -1,6 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using AppHost.Hosting;
+using Aspire.Hosting;
 using StackExchange.Redis;
 
 namespace AppHost.Tests;
@@ -8,36 +8,45 @@ namespace AppHost.Tests;
 [Collection(SystemFixture.Disruptive)]
 public sealed class ResourceGraphTests(SystemFixture fixture)
 {
-    private readonly DistributedApplication _app = fixture.App;
+    private readonly TestSupport.AspireSystem _system = fixture.Aspire;
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public void Every_replica_is_running_with_a_pid_and_endpoint()
+    public async Task Every_replica_of_the_graph_is_running_as_a_real_process()
     {
-        var names = _app.Model.Snapshots.Select(s => s.Name).ToList();
-        Assert.Equal(["cache", "messaging", "modelsync", "worker-0", "worker-1", "gateway"], names);
-        Assert.All(_app.Model.Snapshots, s =>
+        foreach (var (resource, replicas) in new[] { ("cache", 1), ("messaging-epmd", 1), ("messaging", 1), ("modelsync", 1), ("worker", 2), ("gateway", 1) })
         {
-            Assert.Equal(ResourceState.Running, s.State);
-            Assert.NotNull(s.Pid);
-            Assert.True(ChildProcesses.IsAlive(s.Pid!.Value), $"{s.Name} pid {s.Pid} is not alive");
-            Assert.Single(s.Endpoints);
-        });
-        Assert.StartsWith("127.0.0.1:", _app.GetConnectionString("cache"));
-        Assert.StartsWith("amqp://guest:guest@127.0.0.1:", _app.GetConnectionString("messaging"));
+            Assert.Equal(replicas, _system.Replicas(resource).Count);
+            Assert.All(_system.Replicas(resource), r =>
+            {
+                Assert.True(r.IsRunning, $"{r.Id} is {r.State}");
+                Assert.True(r.Pid is > 0 && ChildProcesses.IsAlive(r.Pid.Value), $"{r.Id} pid {r.Pid} is not alive");
+            });
+        }
+        foreach (var project in new[] { "ModelSync", "Worker", "Gateway" })
+        {
+            Assert.All(_system.Replicas(project.ToLowerInvariant()), r =>
+                Assert.Contains($"/{project}/bin/", ChildProcesses.CommandLine(r.ServicePid!.Value), StringComparison.Ordinal));
+        }
+        Assert.Contains("redis-server", ChildProcesses.CommandLine(_system.Replica("cache").Pid!.Value));
+        Assert.Contains("beam.smp", ChildProcesses.CommandLine(_system.Replica("messaging").Pid!.Value));
+        Assert.Contains("epmd", ChildProcesses.CommandLine(_system.Replica("messaging-epmd").Pid!.Value));
+        Assert.StartsWith("127.0.0.1:", await _system.GetConnectionStringAsync("cache"));
+        Assert.StartsWith("amqp://guest:guest@127.0.0.1:", await _system.GetConnectionStringAsync("messaging"));
+        // Each worker replica listens on a port of its own behind Aspire's proxy.
+        Assert.NotEqual(_system.GetEndpoint("worker", 0), _system.GetEndpoint("worker", 1));
     }
 
     [Fact]
     public async Task Gateway_health_shows_it_reached_the_injected_redis_and_rabbitmq()
     {
-        using var http = _app.CreateHttpClient("gateway");
+        using var http = new HttpClient { BaseAddress = _system.GetProxyEndpoint("gateway") };
         using var response = await http.GetAsync("/health", Ct);
         Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
-        var body = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
-        var checks = body.GetProperty("checks");
+        var checks = (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("checks");
         Assert.Equal("Healthy", checks.GetProperty("cache").GetProperty("status").GetString());
         Assert.Equal("Healthy", checks.GetProperty("messaging").GetProperty("status").GetString());
-        var messagingPort = new Uri(_app.GetConnectionString("messaging")!).Port;
+        var messagingPort = new Uri(await _system.GetConnectionStringAsync("messaging")).Port;
         Assert.Contains($":{messagingPort}", checks.GetProperty("messaging").GetProperty("description").GetString());
 
         using var alive = await http.GetAsync("/alive", Ct);
@@ -45,58 +54,87 @@ public sealed class ResourceGraphTests(SystemFixture fixture)
     }
 
     [Fact]
-    public async Task Each_worker_replica_writes_its_heartbeat_to_the_injected_redis_under_its_instance_id()
+    public async Task Each_worker_replica_writes_its_heartbeat_under_its_replica_name()
     {
-        using var redis = await ConnectionMultiplexer.ConnectAsync(_app.GetConnectionString("cache")!);
+        using var redis = await ConnectionMultiplexer.ConnectAsync(await _system.GetConnectionStringAsync("cache"));
         var db = redis.GetDatabase();
-        foreach (var replica in new[] { "worker-0", "worker-1" })
+        foreach (var replica in _system.Replicas("worker"))
         {
-            var pid = _app.Model.Get(replica)!.Pid;
-            await Eventually(async () => (int?)await db.HashGetAsync($"worker:{replica}", "pid") == _app.Model.Get(replica)!.Pid,
-                $"heartbeat of {replica} with pid {pid}");
+            // The replica's name on Aspire's dashboard (worker-xxxxxxxx) is its instance id everywhere.
+            await Eventually(async () => (int?)await db.HashGetAsync($"worker:{replica.Id}", "pid") == _system.Current(replica.Id).ServicePid,
+                $"heartbeat of {replica.Id} with pid {replica.Pid}");
         }
     }
 
     [Fact]
-    public void Projects_start_only_after_the_servers_they_wait_for_are_running()
+    public void Projects_start_only_after_the_servers_they_wait_for_are_healthy()
     {
-        var events = _app.Model.Events;
-        DateTimeOffset FirstRunning(string name) => events.First(e => e.Name == name && e.State == ResourceState.Running).At;
-        var serversReady = new[] { FirstRunning("cache"), FirstRunning("messaging") }.Max();
-        foreach (var project in new[] { "modelsync", "worker-0", "worker-1", "gateway" })
+        var events = _system.Events.ToList();
+        int FirstHealthy(string resource) => events.FindIndex(e => e.Resource == resource && e.Health == "Healthy");
+        var serversReady = Math.Max(FirstHealthy("cache"), FirstHealthy("messaging"));
+        Assert.True(serversReady >= 0, "the servers never reported healthy");
+        Assert.True(FirstHealthy("messaging-epmd") < FirstHealthy("messaging"), "RabbitMQ was healthy before its epmd");
+        foreach (var replica in new[] { "modelsync", "worker", "gateway" }.SelectMany(_system.Replicas))
         {
-            var firstStart = events.First(e => e.Name == project && e.State == ResourceState.Starting).At;
-            Assert.True(firstStart >= serversReady, $"{project} started at {firstStart:O}, before the servers were ready at {serversReady:O}");
-            Assert.Contains(events, e => e.Name == project && e.State == ResourceState.Waiting && e.At <= firstStart);
+            var started = events.FindIndex(e => e.Id == replica.Id && e.Pid is > 0);
+            Assert.True(started > serversReady, $"{replica.Id} got a process (event {started}) before the servers were healthy (event {serversReady})");
+            Assert.Contains(events.Take(started), e => e.Id == replica.Id && e.State == "Waiting");
         }
     }
 
     [Fact]
-    public async Task A_killed_worker_replica_is_restarted_and_its_restart_counted()
+    public async Task A_killed_worker_replica_is_restarted_by_the_restart_policy_and_the_other_is_left_alone()
     {
-        var before = _app.Model.Get("worker-1")!;
-        var killedAt = DateTimeOffset.UtcNow;
-        ChildProcesses.Signal(before.Pid!.Value, ChildProcesses.SigKill);
+        var victim = _system.Replica("worker", 1);
+        var service = victim.ServicePid!.Value;
+        var other = _system.Replica("worker", 0);
+        var restartsBefore = _system.Restarts(victim.Id);
+        ChildProcesses.Signal(service, ChildProcesses.SigKill);
 
-        await _app.Model.WaitUntilAsync(
-            m => m.Get("worker-1") is { State: ResourceState.Running } s && s.Pid != before.Pid && s.Restarts == before.Restarts + 1,
+        await _system.WaitUntilAsync(s => s.Current(victim.Id) is { IsRunning: true } r && r.Pid != victim.Pid && s.Restarts(victim.Id) == restartsBefore + 1,
             TimeSpan.FromSeconds(60), Ct);
 
-        var after = _app.Model.Get("worker-1")!;
-        Assert.Contains(_app.Model.Events, e => e.Name == "worker-1" && e.State == ResourceState.Exited && e.At >= killedAt);
-        Assert.True(ChildProcesses.IsAlive(after.Pid!.Value));
-        Assert.Contains(_app.GetConsoleLog("worker-1").Lines, l => l.Text.Contains("exited with code 137"));
-        // The other replica was left alone.
-        Assert.Equal(0, _app.Model.Get("worker-0")!.Restarts);
+        var after = _system.Current(victim.Id);
+        Assert.Contains(_system.Events, e => e.Id == victim.Id && e.State == "Finished" && e.Pid == victim.Pid);
+        Assert.True(ChildProcesses.IsAlive(after.ServicePid!.Value));
+        Assert.NotEqual(service, after.ServicePid);
+        Assert.False(ChildProcesses.IsAlive(service));
+        await Eventually(() => Task.FromResult(_system.ConsoleLog(victim.Id).Any(l => l.Contains("restarting it (restart", StringComparison.Ordinal))),
+            "the restart policy's line in the replica's console log");
+        Assert.Equal(other.Pid, _system.Current(other.Id).Pid);
+        await _system.WaitForHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
+    }
+
+    [Fact]
+    public async Task Stopping_a_replica_with_the_stop_command_leaves_it_stopped_until_started_again()
+    {
+        var replica = _system.Replica("worker", 0);
+        var service = replica.ServicePid!.Value;
+        await _system.StopReplicaAsync("worker", 0);
+        await _system.WaitUntilAsync(s => s.Current(replica.Id).State is "Finished" or "Exited", TimeSpan.FromSeconds(30), Ct);
+        try
+        {
+            // Longer than the restart policy's delay: a deliberate stop is not a crash.
+            await Task.Delay(TimeSpan.FromSeconds(4), Ct);
+            Assert.False(_system.Current(replica.Id).IsRunning, "the restart policy started a replica that was stopped on purpose");
+            Assert.False(ChildProcesses.IsAlive(service), $"the service (pid {service}) outlived the stop command");
+        }
+        finally
+        {
+            await _system.StartReplicaAsync("worker", 0);
+        }
+        await _system.WaitForHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
+        Assert.NotEqual(replica.Pid, _system.Current(replica.Id).Pid);
     }
 
     [Fact]
     public async Task Console_output_of_each_replica_is_kept_separately()
     {
-        await Eventually(() => Task.FromResult(_app.GetConsoleLog("cache").Lines.Any(l => l.Text.Contains("Ready to accept connections"))),
+        await Eventually(() => Task.FromResult(_system.ConsoleLog(_system.Replica("cache").Id).Any(l => l.Contains("Ready to accept connections", StringComparison.Ordinal))),
             "redis readiness line in the cache log");
-        Assert.DoesNotContain(_app.GetConsoleLog("gateway").Lines, l => l.Text.Contains("Ready to accept connections"));
-        Assert.All(_app.GetConsoleLog("gateway").Lines, l => Assert.Equal("gateway", l.Replica));
+        await Eventually(() => Task.FromResult(_system.ConsoleLog(_system.Replica("gateway").Id).Any(l => l.Contains("Now listening on", StringComparison.Ordinal))),
+            "Kestrel's line in the gateway log");
+        Assert.DoesNotContain(_system.ConsoleLog(_system.Replica("gateway").Id), l => l.Contains("Ready to accept connections", StringComparison.Ordinal));
     }
 
     private static async Task Eventually(Func<Task<bool>> condition, string what)

@@ -1,38 +1,50 @@
-using AppHost.Dashboard;
-using AppHost.Hosting;
-using AppHost.Testing;
+using TestSupport;
 
 [assembly: AssemblyFixture(typeof(AppHost.Tests.SystemFixture))]
+// Several tests start whole systems of their own or kill replicas: on 2 cores they run one at a time.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
 
 namespace AppHost.Tests;
 
 /// <summary>
-/// One running Aspire.Inference graph (real Redis and RabbitMQ, 2 workers) with its dashboard
-/// (sign-in on, free port) shared by this assembly's tests.
+/// One running Aspire.Inference graph through Aspire.Hosting.Testing (real Redis and RabbitMQ, ModelSync, 2 workers,
+/// a gateway) shared by this assembly's tests, over a private bucket holding ocr-cls versions 1 and 2.
 /// </summary>
 public sealed class SystemFixture : IAsyncLifetime
 {
     /// <summary>Tests that stop, kill or restart a replica run one at a time in this collection.</summary>
     public const string Disruptive = "system (replicas killed or restarted)";
 
-    public DistributedApplication App { get; private set; } = null!;
+    public AspireSystem Aspire { get; private set; } = null!;
 
-    public DashboardServer Dashboard { get; private set; } = null!;
+    public string Bucket { get; } = AspireSystem.NewRunDirectory("apphost-bucket");
+
+    public string AdminKey { get; } = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
     public async ValueTask InitializeAsync()
     {
-        App = DistributedApplicationTestingBuilder.Create(o => o.Workers = 2).Build();
-        Dashboard = await DashboardServer.StartAsync(App, new DashboardOptions { Port = 0 }, TestContext.Current.CancellationToken);
-        await App.StartAsync(TestContext.Current.CancellationToken);
+        // ocr-cls v1 as the repository has it, and a v2 with the same weights, so a rollback has somewhere to go.
+        var v1 = Path.Combine(Projects.RepositoryInfo.Root, "models", "ocr-cls", "1");
+        Directory.CreateDirectory(Path.Combine(Bucket, "ocr-cls"));
+        Directory.CreateSymbolicLink(Path.Combine(Bucket, "ocr-cls", "1"), v1);
+        var v2 = Directory.CreateDirectory(Path.Combine(Bucket, "ocr-cls", "2")).FullName;
+        File.Copy(Path.Combine(v1, "model.onnx"), Path.Combine(v2, "model.onnx"));
+        var manifest = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(v1, "model.json")))!;
+        manifest["version"] = 2;
+        File.WriteAllText(Path.Combine(v2, "model.json"), manifest.ToJsonString());
+
+        Aspire = await AspireSystem.StartAsync(AspireSystem.NewRunDirectory("apphost"),
+            ["--AppHost:Workers=2", "--AppHost:GatewayPort=0", $"--AppHost:Models={Bucket}", $"--AppHost:AdminKey={AdminKey}"],
+            configure: null, TestContext.Current.CancellationToken);
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (Dashboard is not null)
+        if (Aspire is not null)
         {
-            await Dashboard.DisposeAsync();
+            Aspire.WriteConsoleLogs(Path.Combine(Projects.RepositoryInfo.Root, "artifacts", "logs", "apphost"));
+            await Aspire.DisposeAsync();
         }
-        App.WriteConsoleLogs(Path.Combine(Projects.RepositoryInfo.Root, "artifacts", "logs", "apphost"));
-        await App.DisposeAsync();
+        Directory.Delete(Bucket, recursive: true);
     }
 }

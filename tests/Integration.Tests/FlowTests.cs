@@ -223,7 +223,7 @@ public sealed class FlowTests(SystemFixture system)
     public async Task Full_queue_is_refused_with_429_and_retry_after_and_accepted_jobs_still_finish()
     {
         using var http = new HttpClient { BaseAddress = system.Gateway() };
-        var gatewayPid = system.App.Model.Get("gateway-0")!.Pid!.Value;
+        var gatewayPid = system.Aspire.Replica("gateway", 0).ServicePid!.Value;
         var rssBefore = RssKb(gatewayPid);
         var image = Fixtures.Bytes("line-010.png");
         var accepted = new ConcurrentBag<string>();
@@ -277,21 +277,21 @@ public sealed class FlowTests(SystemFixture system)
     }
 
     private async Task StopWorkersAsync() =>
-        await Task.WhenAll(system.App.StopReplicaAsync("worker-0"), system.App.StopReplicaAsync("worker-1"));
+        await Task.WhenAll(system.Aspire.StopReplicaAsync("worker", 0), system.Aspire.StopReplicaAsync("worker", 1));
 
     private async Task StartWorkersAsync()
     {
-        system.App.StartReplica("worker-0");
-        system.App.StartReplica("worker-1");
-        await system.App.WaitForResourceHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
+        await system.Aspire.StartReplicaAsync("worker", 0);
+        await system.Aspire.StartReplicaAsync("worker", 1);
+        await system.Aspire.WaitForHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
     }
 
     private async Task<(long Jobs, long Batches)> WorkerCountersAsync()
     {
-        using var redis = await ConnectionMultiplexer.ConnectAsync(system.App.GetConnectionString("cache")!);
+        using var redis = await ConnectionMultiplexer.ConnectAsync(system.CacheConnection);
         var db = redis.GetDatabase();
         long jobs = 0, batches = 0;
-        foreach (var worker in new[] { "worker-0", "worker-1" })
+        foreach (var worker in system.Aspire.Replicas("worker").Select(r => r.Id))
         {
             jobs += (long?)await db.HashGetAsync($"worker:{worker}", "jobs") ?? 0;
             batches += (long?)await db.HashGetAsync($"worker:{worker}", "batches") ?? 0;

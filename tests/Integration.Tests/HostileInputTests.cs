@@ -18,7 +18,7 @@ public sealed class HostileInputTests(SystemFixture system)
         var statuses = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
         var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
         using var http = new HttpClient { BaseAddress = system.Gateway(), Timeout = TimeSpan.FromSeconds(60) };
-        var restartsBefore = system.App.Model.Snapshots.Where(s => s.Resource == "gateway").Sum(s => s.Restarts);
+        var restartsBefore = system.Aspire.TotalRestarts("gateway");
         var requests = Enumerable.Range(0, 10_000).Select(i => Mutate(random, i, png, oip, paths)).ToList();
 
         await Parallel.ForEachAsync(requests, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = Ct }, async (r, ct) =>
@@ -49,8 +49,8 @@ public sealed class HostileInputTests(SystemFixture system)
         Assert.True(failures.IsEmpty, $"{failures.Count} bad answers, e.g. {string.Join("\n", failures.OrderByDescending(f => f.Contains("→ 5", StringComparison.Ordinal)).Take(6))}\nby status: {report}");
         Assert.Equal(10_000, statuses.Values.Sum());
         // The gateways survived it.
-        Assert.Equal(restartsBefore, system.App.Model.Snapshots.Where(s => s.Resource == "gateway").Sum(s => s.Restarts));
-        Assert.All(system.App.Model.Snapshots.Where(s => s.Resource == "gateway"), s => Assert.True(s.IsRunning));
+        Assert.Equal(restartsBefore, system.Aspire.TotalRestarts("gateway"));
+        Assert.All(system.Aspire.Replicas("gateway"), s => Assert.True(s.IsRunning));
     }
 
     private sealed record FuzzRequest(HttpMethod Method, string Path, byte[]? Body);

@@ -27,7 +27,7 @@ public sealed class ModelSyncTests(SystemFixture system) : IDisposable
     [Fact]
     public async Task Admin_api_refuses_a_missing_or_wrong_key()
     {
-        using var anonymous = new HttpClient { BaseAddress = system.App.GetEndpoint("modelsync") };
+        using var anonymous = new HttpClient { BaseAddress = system.Aspire.GetEndpoint("modelsync") };
         using var missing = await anonymous.GetAsync("/admin/models", TestContext.Current.CancellationToken);
         using var wrong = new HttpRequestMessage(HttpMethod.Get, "/admin/models") { Headers = { { "X-Admin-Key", "not-the-key" } } };
         using var wrongResponse = await anonymous.SendAsync(wrong, TestContext.Current.CancellationToken);
@@ -210,7 +210,7 @@ public sealed class ModelSyncTests(SystemFixture system) : IDisposable
 
     private static HttpClient CreateAdmin(SystemFixture system)
     {
-        var http = new HttpClient { BaseAddress = system.App.GetEndpoint("modelsync"), Timeout = TimeSpan.FromSeconds(30) };
+        var http = new HttpClient { BaseAddress = system.Aspire.GetEndpoint("modelsync"), Timeout = TimeSpan.FromSeconds(30) };
         http.DefaultRequestHeaders.Add("X-Admin-Key", system.AdminKey);
         return http;
     }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using AppHost.Dashboard;
 using Contracts.Jobs;
 
 namespace Integration.Tests;
@@ -130,7 +129,7 @@ public sealed class ObservabilityTests(SystemFixture system)
         {
             for (var i = 0; i < replicas; i++)
             {
-                using var response = await http.GetAsync(new Uri(system.App.GetEndpoint(resource, i), "/metrics"), Ct);
+                using var response = await http.GetAsync(new Uri(system.Aspire.GetEndpoint(resource, i), "/metrics"), Ct);
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
                 Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
                 Assert.Contains(response.Content.Headers.ContentType!.Parameters, p => p.Name == "version" && p.Value == "0.0.4");

@@ -164,14 +164,14 @@ public sealed class OverloadTests(SystemFixture system)
     private Dictionary<string, long> Rss()
     {
         var rss = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var replica in system.App.Model.Snapshots.Where(s => s.Resource is "gateway" or "worker" && s.Pid is not null))
+        foreach (var replica in system.Aspire.Replicas("gateway").Concat(system.Aspire.Replicas("worker")).Where(s => s.ServicePid is not null))
         {
             try
             {
-                var line = File.ReadLines($"/proc/{replica.Pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+                var line = File.ReadLines($"/proc/{replica.ServicePid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
                 if (line is not null)
                 {
-                    rss[replica.Name] = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
+                    rss[replica.Id] = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
                 }
             }
             catch (IOException)

@@ -1,5 +1,4 @@
 using System.Net;
-using AppHost.Hosting;
 using Contracts.Jobs;
 
 namespace Integration.Tests;
@@ -13,8 +12,8 @@ public sealed class ReliabilityTests(SystemFixture system)
     public async Task Worker_killed_mid_batch_loses_no_job_and_pushes_none_twice()
     {
         // An earlier test may have had a worker replaced (the hang test): start from every worker serving.
-        await system.App.WaitForResourceHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
-        var restartsBefore = system.App.Model.Get("worker-0")!.Restarts;
+        await system.Aspire.WaitForHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
+        var restartsBefore = system.Aspire.Restarts("worker", 0);
         var ledger = new JobLedger();
         var clients = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => InferenceClient.ConnectAsync(system.Gateway(i % 2))));
         try
@@ -32,9 +31,9 @@ public sealed class ReliabilityTests(SystemFixture system)
             }
             // Let the workers get into the backlog, then kill one without warning.
             await Task.Delay(700, Ct);
-            var victim = system.App.Model.Get("worker-0")!;
+            var victim = system.Aspire.Replica("worker", 0);
             Assert.True(victim.IsRunning);
-            System.Diagnostics.Process.GetProcessById(victim.Pid!.Value).Kill();
+            System.Diagnostics.Process.GetProcessById(victim.ServicePid!.Value).Kill();
 
             var deadline = DateTime.UtcNow.AddSeconds(120);
             while (clients.Sum(c => c.Updates.Values.Count(u => u.Any(x => x.IsTerminal))) < ids.Count && DateTime.UtcNow < deadline)
@@ -53,7 +52,7 @@ public sealed class ReliabilityTests(SystemFixture system)
             {
                 await client.DisposeAsync();
             }
-            await system.App.WaitForResourceHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
+            await system.Aspire.WaitForHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
         }
 
         var report = ledger.Tally();
@@ -62,7 +61,7 @@ public sealed class ReliabilityTests(SystemFixture system)
         Assert.Equal(0, report.Lost);
         Assert.Equal(0, report.Duplicated);
         Assert.Equal(160, report.Succeeded);
-        Assert.True(system.App.Model.Get("worker-0")!.Restarts > restartsBefore, "the AppHost restarted the killed worker");
+        Assert.True(system.Aspire.Restarts("worker", 0) > restartsBefore, "the AppHost restarted the killed worker");
     }
 
     [Fact]
@@ -72,7 +71,7 @@ public sealed class ReliabilityTests(SystemFixture system)
         var before = await client.SubmitAsync("ocr-cls", Fixtures.Bytes("line-001.png"));
         var beforeFinal = await client.FinalAsync(before);
 
-        await Task.WhenAll(system.App.StopReplicaAsync("worker-0"), system.App.StopReplicaAsync("worker-1"));
+        await Task.WhenAll(system.Aspire.StopReplicaAsync("worker", 0), system.Aspire.StopReplicaAsync("worker", 1));
         var pending = new List<string>();
         try
         {
@@ -80,11 +79,11 @@ public sealed class ReliabilityTests(SystemFixture system)
             {
                 pending.Add(await client.SubmitAsync("ocr-rec", Fixtures.Bytes($"line-02{i}.png")));
             }
-            await system.App.StopReplicaAsync("cache");
+            await system.Aspire.StopReplicaAsync("cache", 0);
             try
             {
                 // While Redis is down, HTTP reads that need it answer a retryable problem, not a 500.
-                using var admin = new HttpClient { BaseAddress = system.App.GetEndpoint("modelsync") };
+                using var admin = new HttpClient { BaseAddress = system.Aspire.GetEndpoint("modelsync") };
                 admin.DefaultRequestHeaders.Add("X-Admin-Key", system.AdminKey);
                 using var down = await admin.GetAsync("/admin/models", Ct);
                 Assert.Equal(HttpStatusCode.ServiceUnavailable, down.StatusCode);
@@ -94,15 +93,15 @@ public sealed class ReliabilityTests(SystemFixture system)
             }
             finally
             {
-                system.App.StartReplica("cache");
+                await system.Aspire.StartReplicaAsync("cache", 0);
             }
-            await system.App.WaitForResourceHealthyAsync("cache", TimeSpan.FromSeconds(60), Ct);
+            await system.Aspire.WaitForHealthyAsync("cache", TimeSpan.FromSeconds(60), Ct);
         }
         finally
         {
-            system.App.StartReplica("worker-0");
-            system.App.StartReplica("worker-1");
-            await system.App.WaitForResourceHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
+            await system.Aspire.StartReplicaAsync("worker", 0);
+            await system.Aspire.StartReplicaAsync("worker", 1);
+            await system.Aspire.WaitForHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
         }
 
         for (var i = 0; i < pending.Count; i++)
@@ -116,7 +115,7 @@ public sealed class ReliabilityTests(SystemFixture system)
         var stored = await response.ReadJobAsync();
         Assert.Equal(JobStatus.Succeeded, stored.Status);
         Assert.Equal(beforeFinal.Output!.Value.GetRawText(), stored.Output!.Value.GetRawText());
-        Assert.Equal(ResourceState.Running, system.App.Model.Get("cache")!.State);
+        Assert.True(system.Aspire.Replica("cache").IsRunning);
     }
 
     [Fact]
@@ -131,11 +130,11 @@ public sealed class ReliabilityTests(SystemFixture system)
             ledger.Acknowledged(await client.SubmitAsync("ocr-rec", image));
         }
 
-        var restart = system.App.RestartReplicaAsync("messaging");
+        var restart = system.Aspire.RestartReplicaAsync("messaging", 0);
         // While the broker is down, a submission is refused at once with a retryable answer, not left hanging.
         var refusedDuringOutage = 0;
         var outageDeadline = DateTime.UtcNow.AddSeconds(60);
-        while ((!restart.IsCompleted || !system.App.Model.Get("messaging")!.IsRunning) && DateTime.UtcNow < outageDeadline)
+        while ((!restart.IsCompleted || system.Aspire.Replica("messaging") is not { IsRunning: true, Health: "Healthy" }) && DateTime.UtcNow < outageDeadline)
         {
             var started = DateTime.UtcNow;
             using var response = await http.PostAsync("/v1/models/ocr-rec/jobs", Http.Body(image), Ct);
@@ -154,7 +153,7 @@ public sealed class ReliabilityTests(SystemFixture system)
             await Task.Delay(200, Ct);
         }
         await restart;
-        await system.App.WaitForResourceHealthyAsync("messaging", TimeSpan.FromSeconds(90), Ct);
+        await system.Aspire.WaitForHealthyAsync("messaging", TimeSpan.FromSeconds(90), Ct);
 
         // The gateway and the workers recover by themselves: new jobs go through again.
         var recovered = DateTime.UtcNow.AddSeconds(90);
@@ -197,8 +196,8 @@ public sealed class ReliabilityTests(SystemFixture system)
         {
             ledger.Acknowledged(await onA.SubmitAsync("ocr-rec", image));
         }
-        var gateway = system.App.Model.Get("gateway-0")!;
-        System.Diagnostics.Process.GetProcessById(gateway.Pid!.Value).Kill();
+        var gateway = system.Aspire.Replica("gateway", 0);
+        System.Diagnostics.Process.GetProcessById(gateway.ServicePid!.Value).Kill();
         await onA.DisposeAsync();
 
         // The client's recovery: connect to another replica and follow its jobs again.
@@ -220,7 +219,7 @@ public sealed class ReliabilityTests(SystemFixture system)
         Assert.Equal(40, report.Succeeded);
 
         // And the killed replica is back.
-        await system.App.Model.WaitUntilAsync(m => m.Get("gateway-0") is { IsRunning: true } g && g.Pid != gateway.Pid,
+        await system.Aspire.WaitUntilAsync(m => m.Replica("gateway", 0) is { IsRunning: true } g && g.Pid != gateway.Pid,
             TimeSpan.FromSeconds(60), Ct);
     }
 
@@ -250,8 +249,8 @@ public sealed class ReliabilityTests(SystemFixture system)
         }
 
         // The hung replica fails /alive past Worker:HangTimeout and the AppHost replaces it.
-        await system.App.Model.WaitUntilAsync(_ => WorkerRestarts() > restartsBefore, TimeSpan.FromSeconds(60), Ct);
-        await system.App.WaitForResourceHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
+        await system.Aspire.WaitUntilAsync(_ => WorkerRestarts() > restartsBefore, TimeSpan.FromSeconds(60), Ct);
+        await system.Aspire.WaitForHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
         for (var i = 0; i < 10; i++)
         {
             ledger.Acknowledged(await client.SubmitAsync("ocr-cls", image));
@@ -281,18 +280,17 @@ public sealed class ReliabilityTests(SystemFixture system)
     public async Task Delayed_and_reset_connections_between_a_worker_and_the_broker_lose_no_job_and_push_none_twice()
     {
         // worker-1 reaches RabbitMQ through our proxy; everything else connects directly.
-        var broker = new Uri(system.App.GetConnectionString("messaging")!);
+        var broker = new Uri(system.MessagingConnection);
         await using var proxy = new TcpProxy(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, broker.Port));
-        system.App.SetReplicaEnvironment("worker-1", "ConnectionStrings__messaging",
-            new UriBuilder(broker) { Port = proxy.Port }.Uri.ToString().TrimEnd('/'));
+        system.WorkerBrokerOverride = new UriBuilder(broker) { Port = proxy.Port }.Uri.ToString().TrimEnd('/');
         var ledger = new JobLedger();
         var submittedBy = new System.Collections.Concurrent.ConcurrentDictionary<string, InferenceClient>();
         var clients = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => InferenceClient.ConnectAsync(system.Gateway(i % 2))));
         var phases = System.Diagnostics.Stopwatch.StartNew();
         try
         {
-            await system.App.RestartReplicaAsync("worker-1");
-            await system.App.WaitForResourceHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
+            await system.Aspire.RestartReplicaAsync("worker", 1);
+            await system.Aspire.WaitForHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
             Assert.True(proxy.Open > 0, "worker-1 does not connect through the proxy");
             var connectedBefore = proxy.Accepted;
             var routed = phases.Elapsed;
@@ -361,11 +359,11 @@ public sealed class ReliabilityTests(SystemFixture system)
             {
                 await client.DisposeAsync();
             }
-            system.App.SetReplicaEnvironment("worker-1", "ConnectionStrings__messaging", null);
-            await system.App.RestartReplicaAsync("worker-1");
-            await system.App.WaitForResourceHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
+            system.WorkerBrokerOverride = null;
+            await system.Aspire.RestartReplicaAsync("worker", 1);
+            await system.Aspire.WaitForHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
         }
     }
 
-    private int WorkerRestarts() => system.App.Model.Snapshots.Where(s => s.Resource == "worker").Sum(s => s.Restarts);
+    private int WorkerRestarts() => system.Aspire.TotalRestarts("worker");
 }

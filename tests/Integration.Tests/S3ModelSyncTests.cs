@@ -31,7 +31,7 @@ public sealed class S3ModelSyncTests(S3SystemFixture system) : IClassFixture<S3S
         var clients = new List<InferenceClient>();
         for (var i = 0; i < 5; i++)
         {
-            clients.Add(await InferenceClient.ConnectAsync(system.App.GetEndpoint("gateway")));
+            clients.Add(await InferenceClient.ConnectAsync(system.Aspire.GetEndpoint("gateway")));
         }
 
         var refused = new ConcurrentBag<string>();
@@ -81,7 +81,7 @@ public sealed class S3ModelSyncTests(S3SystemFixture system) : IClassFixture<S3S
             // Rollback with the CLI, following the rollout to its end.
             clock.Restart();
             (exit, stdout, stderr) = await CliTests.RunCliAsync(
-                "models", "rollback", Model, "--modelsync", system.App.GetEndpoint("modelsync").ToString(), "--admin-key", system.AdminKey, "--wait");
+                "models", "rollback", Model, "--modelsync", system.Aspire.GetEndpoint("modelsync").ToString(), "--admin-key", system.AdminKey, "--wait");
             Assert.True(exit == 0, stderr);
             Assert.Contains($"{Model}: rolling back to version 1", stdout);
             Assert.Contains($"{Model}: every worker serves version 1", stdout);
@@ -205,7 +205,7 @@ public sealed class S3ModelSyncTests(S3SystemFixture system) : IClassFixture<S3S
 
     private static HttpClient CreateAdmin(S3SystemFixture system)
     {
-        var http = new HttpClient { BaseAddress = system.App.GetEndpoint("modelsync"), Timeout = TimeSpan.FromSeconds(30) };
+        var http = new HttpClient { BaseAddress = system.Aspire.GetEndpoint("modelsync"), Timeout = TimeSpan.FromSeconds(30) };
         http.DefaultRequestHeaders.Add("X-Admin-Key", system.AdminKey);
         return http;
     }

@@ -1,5 +1,4 @@
-using AppHost.Hosting;
-using AppHost.Testing;
+using TestSupport;
 
 namespace Integration.Tests;
 
@@ -13,36 +12,37 @@ public sealed class S3SystemFixture : IAsyncLifetime
     public const int Workers = 3;
     public const int MaxUnavailable = 2;
 
-    public DistributedApplication App { get; private set; } = null!;
+    public AspireSystem Aspire { get; private set; } = null!;
 
-    public string AdminKey { get; private set; } = "";
+    public string AdminKey { get; } = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
     /// <summary>The tree the bucket is seeded from: ocr-cls/1 of the repository.</summary>
-    public string Seed { get; } = Path.Combine(Projects.RepositoryInfo.Root, ".run", "tests", $"s3seed-{Guid.NewGuid():N}"[..20]);
+    public string Seed { get; } = AspireSystem.NewRunDirectory("s3seed");
 
     /// <summary><c>ConnectionStrings__models</c> as the services get it: s3://models?endpoint=…</summary>
-    public string Bucket => App.GetConnectionString("models")!;
+    public string Bucket { get; private set; } = "";
 
     public async ValueTask InitializeAsync()
     {
         Directory.CreateDirectory(Path.Combine(Seed, "ocr-cls"));
         Directory.CreateSymbolicLink(Path.Combine(Seed, "ocr-cls", "1"), Path.Combine(Projects.RepositoryInfo.Root, "models", "ocr-cls", "1"));
-        App = DistributedApplicationTestingBuilder.Create(o =>
-        {
-            o.Workers = Workers;
-            o.Gateways = 1;
-            o.ModelBucket = "s3";
-            o.Models = Seed;
-            AdminKey = o.AdminKey;
-            o.ServiceEnvironment["ModelSync__PollInterval"] = "00:00:01";
-            o.ServiceEnvironment["ModelSync__MaxUnavailable"] = MaxUnavailable.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }).Build();
-        await App.StartAsync(TestContext.Current.CancellationToken);
+        Aspire = await AspireSystem.StartAsync(AspireSystem.NewRunDirectory("s3"),
+        [
+            $"--AppHost:Workers={Workers}", "--AppHost:Gateways=1", "--AppHost:GatewayPort=0", "--AppHost:ModelBucket=s3",
+            $"--AppHost:Models={Seed}", $"--AppHost:AdminKey={AdminKey}",
+            "--AppHost:ServiceEnvironment:ModelSync__PollInterval=00:00:01",
+            $"--AppHost:ServiceEnvironment:ModelSync__MaxUnavailable={MaxUnavailable}",
+        ], configure: null, TestContext.Current.CancellationToken);
+        Bucket = await Aspire.GetConnectionStringAsync("models");
     }
 
     public async ValueTask DisposeAsync()
     {
-        await App.DisposeAsync();
+        if (Aspire is not null)
+        {
+            Aspire.WriteConsoleLogs(Path.Combine(Projects.RepositoryInfo.Root, "artifacts", "logs", "integration-s3"));
+            await Aspire.DisposeAsync();
+        }
         Directory.Delete(Seed, recursive: true);
     }
 }

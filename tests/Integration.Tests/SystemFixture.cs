@@ -1,5 +1,6 @@
-using AppHost.Hosting;
-using AppHost.Testing;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using TestSupport;
 
 [assembly: AssemblyFixture(typeof(Integration.Tests.SystemFixture))]
 // Some tests stop workers or fill queues: they must not overlap with others.
@@ -8,9 +9,9 @@ using AppHost.Testing;
 namespace Integration.Tests;
 
 /// <summary>
-/// The whole system through the AppHost fixture — real redis-server and rabbitmq-server, 2 gateways,
-/// 2 workers, ModelSync — over a private bucket: the repository's models plus a "faulty" model whose
-/// every run throws inside the worker.
+/// The whole system through Aspire.Hosting.Testing — the AppHost's graph with real redis-server and rabbitmq-server,
+/// 2 gateways, 2 workers, ModelSync — over a private bucket: the repository's models plus a "faulty" model whose
+/// every run throws inside the worker and a "hanging" one that never finishes.
 /// </summary>
 public sealed class SystemFixture : IAsyncLifetime
 {
@@ -20,40 +21,60 @@ public sealed class SystemFixture : IAsyncLifetime
     /// <summary>Workers' Worker:HangTimeout: short, so the hang test is quick; well above any real batch here.</summary>
     public static readonly TimeSpan HangTimeout = TimeSpan.FromSeconds(8);
 
-    public DistributedApplication App { get; private set; } = null!;
+    public AspireSystem Aspire { get; private set; } = null!;
 
-    public string Bucket { get; } = Path.Combine(Projects.RepositoryInfo.Root, ".run", "tests", $"bucket-{Guid.NewGuid():N}"[..20]);
+    public string Bucket { get; } = AspireSystem.NewRunDirectory("bucket");
 
     /// <summary>Every service exports its traces, metrics and logs here (OTLP over HTTP/protobuf).</summary>
     public OtlpReceiver Otlp { get; } = new();
 
-    public Uri Gateway(int replica = 0) => App.GetEndpoint("gateway", replica);
+    /// <summary>The key of ModelSync's admin API, given to the AppHost for this run.</summary>
+    public string AdminKey { get; } = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
-    /// <summary>The key of ModelSync's admin API, as the AppHost generated it for this run.</summary>
-    public string AdminKey { get; private set; } = "";
+    public string CacheConnection { get; private set; } = "";
+
+    public string MessagingConnection { get; private set; } = "";
+
+    /// <summary>
+    /// When set, a worker replica started from now on reaches RabbitMQ at this address instead (a test's fault-injecting
+    /// proxy): Aspire evaluates environment callbacks at each start, so restarting one replica routes just that one.
+    /// </summary>
+    public string? WorkerBrokerOverride { get; set; }
+
+    /// <summary>One gateway replica's own address (index 0 or 1), not the proxy in front of both.</summary>
+    public Uri Gateway(int replica = 0) => Aspire.GetEndpoint("gateway", replica);
 
     public async ValueTask InitializeAsync()
     {
         TestBucket.Create(Bucket);
-        App = DistributedApplicationTestingBuilder.Create(o =>
+        Aspire = await AspireSystem.StartAsync(AspireSystem.NewRunDirectory("integration"),
+        [
+            "--AppHost:Workers=2", "--AppHost:Gateways=2", "--AppHost:GatewayPort=0",
+            $"--AppHost:Models={Bucket}", $"--AppHost:AdminKey={AdminKey}",
+            $"--AppHost:ServiceEnvironment:Jobs__MaxQueueLength={MaxQueueLength}",
+            $"--AppHost:ServiceEnvironment:Jobs__DeliveryLimit={DeliveryLimit}",
+            $"--AppHost:ServiceEnvironment:Worker__HangTimeout={HangTimeout}",
+            "--AppHost:ServiceEnvironment:OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+            "--AppHost:ServiceEnvironment:OTEL_BSP_SCHEDULE_DELAY=500",
+            $"--AppHost:ServiceEnvironment:OTEL_EXPORTER_OTLP_ENDPOINT={Otlp.Endpoint}",
+        ], builder => builder.CreateResourceBuilder<ProjectResource>("worker").WithEnvironment(context =>
         {
-            o.Workers = 2;
-            o.Gateways = 2;
-            o.Models = Bucket;
-            AdminKey = o.AdminKey;
-            o.ServiceEnvironment["Jobs__MaxQueueLength"] = MaxQueueLength.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            o.ServiceEnvironment["Jobs__DeliveryLimit"] = DeliveryLimit.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            o.ServiceEnvironment["Worker__HangTimeout"] = HangTimeout.ToString();
-            o.ServiceEnvironment["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
-            o.ServiceEnvironment["OTEL_BSP_SCHEDULE_DELAY"] = "500";
-        }, otlpEndpoint: Otlp.Endpoint).Build();
-        await App.StartAsync(TestContext.Current.CancellationToken);
+            if (WorkerBrokerOverride is { } broker)
+            {
+                context.EnvironmentVariables["ConnectionStrings__messaging"] = broker;
+            }
+        }), TestContext.Current.CancellationToken);
+        CacheConnection = await Aspire.GetConnectionStringAsync("cache");
+        MessagingConnection = await Aspire.GetConnectionStringAsync("messaging");
     }
 
     public async ValueTask DisposeAsync()
     {
-        App.WriteConsoleLogs(Path.Combine(Projects.RepositoryInfo.Root, "artifacts", "logs", "integration"));
-        await App.DisposeAsync();
+        if (Aspire is not null)
+        {
+            Aspire.WriteConsoleLogs(Path.Combine(Projects.RepositoryInfo.Root, "artifacts", "logs", "integration"));
+            await Aspire.DisposeAsync();
+        }
         Otlp.Dispose();
         Directory.Delete(Bucket, recursive: true);
     }

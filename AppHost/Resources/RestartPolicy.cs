@@ -1,0 +1,198 @@
+// What a Kubernetes pod spec gives the services and Aspire's run mode does not: a replica whose process ends by itself
+// (a crash, or a worker that exits after ModelSync drained it for a rollout) is started again, and one that stops answering its liveness path is restarted — both through Aspire's own resource
+// commands, so the dashboard, the resource logs and the tests see what happened.
+using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace AppHost.Resources;
+
+/// <summary>Marks a resource whose replicas are restarted when they exit with a failure or fail their liveness path.</summary>
+public sealed record RestartPolicyAnnotation(string? LivenessPath, int FailureThreshold) : IResourceAnnotation;
+
+public static class RestartPolicyExtensions
+{
+    /// <summary>
+    /// Start a replica again whenever its process ends by itself, whatever the exit code (Kubernetes' <c>restartPolicy: Always</c>);
+    /// with <paramref name="livenessPath"/>, restart one whose GET of that path fails <paramref name="failureThreshold"/> times in
+    /// a row (a <c>livenessProbe</c>). A replica stopped on purpose (the Stop command: it passes through Stopping) stays stopped.
+    /// </summary>
+    public static IResourceBuilder<T> WithRestartPolicy<T>(this IResourceBuilder<T> builder, string? livenessPath = null, int failureThreshold = 3)
+        where T : IResource
+    {
+        builder.WithAnnotation(new RestartPolicyAnnotation(livenessPath, failureThreshold));
+        if (builder.ApplicationBuilder.ExecutionContext.IsRunMode
+            && !builder.ApplicationBuilder.Services.Any(s => s.ImplementationType == typeof(RestartPolicyService)))
+        {
+            builder.ApplicationBuilder.Services.AddHostedService<RestartPolicyService>();
+        }
+        return builder;
+    }
+}
+
+internal sealed class RestartPolicyService(
+    ResourceNotificationService notifications,
+    ResourceCommandService commands,
+    ResourceLoggerService resourceLogs,
+    IHostApplicationLifetime lifetime,
+    ILogger<RestartPolicyService> log) : BackgroundService
+{
+    /// <summary>A replica that ran this long before it failed starts again after the shortest delay (no crash loop).</summary>
+    private static readonly TimeSpan StableRun = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(2);
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(3) };
+
+    private readonly ConcurrentDictionary<string, Replica> _replicas = new(StringComparer.Ordinal);
+
+    private sealed class Replica(string id, RestartPolicyAnnotation policy)
+    {
+        public string Id { get; } = id;
+        public RestartPolicyAnnotation Policy { get; } = policy;
+        public string? State;
+        public int? Pid;
+        public string? Url;
+        public int Failures;
+        public bool Answered;
+        public bool Restarting;
+        public int Restarts;
+        public int CrashLoop;
+        public DateTimeOffset RunningSince;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var probing = ProbeLoopAsync(stoppingToken);
+        try
+        {
+            await foreach (var change in notifications.WatchAsync(stoppingToken))
+            {
+                if (!change.Resource.TryGetLastAnnotation<RestartPolicyAnnotation>(out var policy))
+                {
+                    continue;
+                }
+                var replica = _replicas.GetOrAdd(change.ResourceId, id => new Replica(id, policy));
+                var snapshot = change.Snapshot;
+                var state = snapshot.State?.Text;
+                var wasRunning = replica.State == KnownResourceStates.Running;
+                replica.State = state;
+                replica.Pid = snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value as int?;
+                replica.Url = snapshot.EnvironmentVariables.FirstOrDefault(v => v.Name == "ASPNETCORE_URLS")?.Value?.Split(';')[0];
+                if (state == KnownResourceStates.Running && !wasRunning)
+                {
+                    replica.Failures = 0;
+                    replica.Answered = false;
+                    replica.Restarting = false;
+                    replica.RunningSince = DateTimeOffset.UtcNow;
+                }
+                // Straight from Running to an end state: the process ended by itself. Aspire's Stop passes through Stopping.
+                if (state is "Finished" or "Exited" && wasRunning)
+                {
+                    _ = RestartAsync(replica, KnownResourceCommands.StartCommand, $"exited with code {snapshot.ExitCode}", stoppingToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        await probing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    private async Task ProbeLoopAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(ProbeInterval);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await timer.WaitForNextTickAsync(stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            await Task.WhenAll(_replicas.Values
+                .Where(r => r.Policy.LivenessPath is not null && r.State == KnownResourceStates.Running && !r.Restarting && r.Url is not null)
+                .Select(r => ProbeAsync(r, stoppingToken)));
+        }
+    }
+
+    private async Task ProbeAsync(Replica replica, CancellationToken stoppingToken)
+    {
+        string? failure;
+        try
+        {
+            using var response = await Http.GetAsync(new Uri(new Uri(replica.Url!), replica.Policy.LivenessPath), stoppingToken);
+            failure = response.IsSuccessStatusCode ? null : $"{replica.Policy.LivenessPath} answered {(int)response.StatusCode}";
+        }
+        catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !stoppingToken.IsCancellationRequested))
+        {
+            failure = $"{replica.Policy.LivenessPath}: {e.Message}";
+        }
+        if (failure is null)
+        {
+            replica.Failures = 0;
+            replica.Answered = true;
+            return;
+        }
+        // Like a probe's initial delay: a replica still starting up is not judged until it has answered once.
+        if (replica.Answered && ++replica.Failures >= replica.Policy.FailureThreshold)
+        {
+            KillHung(replica, $"liveness failed {replica.Failures} times in a row ({failure})");
+        }
+    }
+
+    /// <summary>
+    /// A hung replica is killed outright, process tree and all, as the kubelet does after a failed liveness probe: a graceful
+    /// stop would wait on the very thing that hangs, and Aspire runs a project under <c>dotnet run</c>, so stopping only that
+    /// host could leave the service itself running. The exit then restarts it like any other.
+    /// </summary>
+    private void KillHung(Replica replica, string reason)
+    {
+        if (lifetime.ApplicationStopping.IsCancellationRequested || replica.Restarting || replica.Pid is not { } pid)
+        {
+            return;
+        }
+        var message = $"{replica.Id} (pid {pid}) {reason}: killing it";
+        log.LogWarning("{Message}", message);
+        resourceLogs.GetLogger(replica.Id).LogWarning("{Message}", message);
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            process.Kill(entireProcessTree: true);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            // Already gone: its exit restarts it.
+        }
+    }
+
+    private async Task RestartAsync(Replica replica, string command, string reason, CancellationToken stoppingToken)
+    {
+        if (lifetime.ApplicationStopping.IsCancellationRequested || replica.Restarting)
+        {
+            return;
+        }
+        replica.Restarting = true;
+        var restarts = Interlocked.Increment(ref replica.Restarts);
+        // Back off 1, 2, 4 … 30 s while a replica keeps failing soon after it starts (Kubernetes' CrashLoopBackOff).
+        replica.CrashLoop = DateTimeOffset.UtcNow - replica.RunningSince > StableRun ? 0 : replica.CrashLoop + 1;
+        var delay = TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, Math.Max(0, replica.CrashLoop - 1))));
+        var message = $"{replica.Id} (pid {replica.Pid}) {reason}: restarting it (restart {restarts})";
+        log.LogWarning("{Message}", message);
+        resourceLogs.GetLogger(replica.Id).LogWarning("{Message}", message);
+        try
+        {
+            await Task.Delay(delay, stoppingToken);
+            var result = await commands.ExecuteCommandAsync(replica.Id, command, stoppingToken);
+            if (!result.Success)
+            {
+                replica.Restarting = false;
+                log.LogError("Could not restart {Replica}: {Message}", replica.Id, result.Message);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+}
