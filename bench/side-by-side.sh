@@ -76,7 +76,7 @@ done
 # ---- (b) the whole system ----
 if phase b; then
 log "(b) system: starting the AppHost with $WORKERS workers"
-apphost_start "$REL" "$RAW/apphost.log" 180 --gateway-port 0 --dashboard-port 0 --workers "$WORKERS"
+apphost_start "$REL" "$RAW/apphost.log" 180 --gateway-port 0 --workers "$WORKERS"
 log "gateway at $GATEWAY; waiting for workers to serve $MODELS"
 # shellcheck disable=SC2086 # one argument per model
 wait_for 120 models_ready $MODELS || log "warning: not every model reported ready; benchmarking anyway"

@@ -10,13 +10,21 @@ wait_for() {
 }
 
 # apphost_start BIN LOG SECONDS [AppHost options…]: starts the built AppHost (AppHost/BIN/AppHost.dll) in the background,
-# its output in LOG; once it has printed its resource table sets APPHOST (its pid) and GATEWAY (the first gateway's URL).
+# its output in LOG; once it has printed its resource table (all replicas up) sets APPHOST (its pid) and GATEWAY (the first gateway's URL).
 # Exits the script, with the log's tail, if that takes longer than SECONDS.
 APPHOST=
 GATEWAY=
+# The built AppHost runs without the launch profile, so it gets what the profile sets, on free ports (Aspire's
+# dashboard, its OTLP and resource-service endpoints): a benchmark may share the machine with a dev run.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 apphost_start() {
   local bin=$1 log_file=$2 timeout=$3; shift 3
-  dotnet "AppHost/$bin/AppHost.dll" "$@" >"$log_file" 2>&1 &
+  ASPNETCORE_URLS="http://localhost:$(free_port)" \
+  ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL="http://localhost:$(free_port)" \
+  ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL="http://localhost:$(free_port)" \
+  ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL="http://localhost:$(free_port)" \
+  ASPIRE_ALLOW_UNSECURED_TRANSPORT=true DOTNET_ENVIRONMENT=Development \
+    dotnet "AppHost/$bin/AppHost.dll" "$@" >"$log_file" 2>&1 &
   APPHOST=$!
   _apphost_gateway() { # no pipeline: its status must be grep's, with or without pipefail
     local line

@@ -54,7 +54,7 @@ export Jobs__RecordTtl="00:$(printf '%02d' "$TTL"):00"
 # records left by earlier runs (24 h TTL) would count against the key bound.
 export AppHost__RunDirectory="$PWD/$OUT/run"
 log "starting the AppHost: $WORKERS workers, $GATEWAYS gateway(s), record TTL $TTL min"
-apphost_start "$BIN" "$OUT/apphost.log" 240 --gateway-port 0 --dashboard-port 0 --workers "$WORKERS" --gateways "$GATEWAYS"
+apphost_start "$BIN" "$OUT/apphost.log" 240 --gateway-port 0 --workers "$WORKERS" --gateways "$GATEWAYS"
 REDIS_PORT=$(grep -m1 -oE 'ConnectionStrings__cache=[^ ]+' "$OUT/apphost.log" | sed -E 's/.*:([0-9]+)$/\1/')
 wait_for 120 models_ready "$MODEL" || log "warning: $MODEL not reported ready; going on"
 log "gateway $GATEWAY, redis port $REDIS_PORT"
