@@ -45,6 +45,16 @@ public sealed record SessionOptions
 
     public static SessionOptions Default { get; } = new();
 
+    /// <summary>
+    /// Asks ONNX Runtime for the execution provider without loading a model, so that a process configured for a GPU
+    /// can refuse to start instead of failing its first job.
+    /// </summary>
+    /// <exception cref="OnnxRuntimeException">The provider cannot be used here; the message says what is missing.</exception>
+    public void EnsureExecutionProvider()
+    {
+        using var native = CreateNative();
+    }
+
     /// <summary>The package's options for these settings; the caller disposes them once the session is created.</summary>
     /// <exception cref="OnnxRuntimeException">The execution provider cannot be used by this ONNX Runtime on this machine.</exception>
     internal Ort.SessionOptions CreateNative()
@@ -90,8 +100,8 @@ public sealed record SessionOptions
             throw new OnnxRuntimeException(OrtErrorCode.EpFail, e.Message,
                 $"CUDA execution provider requested (device {DeviceId}) but this is the CPU build of ONNX Runtime " +
                 $"{Ort.OrtEnv.Instance().GetVersionString()} (package Microsoft.ML.OnnxRuntime; providers: {string.Join(", ", Ort.OrtEnv.Instance().GetAvailableProviders())}): " +
-                "CUDA needs the GPU package Microsoft.ML.OnnxRuntime.Gpu.Linux, whose libonnxruntime_providers_cuda.so loads " +
-                "the CUDA 13 and cuDNN libraries from the loader path. Use the cpu provider otherwise.", e);
+                "CUDA needs the GPU flavour (build with -p:OnnxRuntimeFlavor=gpu: package Microsoft.ML.OnnxRuntime.Gpu.Linux) " +
+                "and the CUDA 13 and cuDNN libraries on the loader path. Use the cpu provider otherwise.", e);
         }
         catch (Ort.OnnxRuntimeException e)
         {

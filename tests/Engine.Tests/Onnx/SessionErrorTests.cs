@@ -108,7 +108,7 @@ public sealed class SessionErrorTests : IDisposable
         Assert.Equal(OrtErrorCode.EpFail, error.ErrorCode);
         Assert.Contains("CUDA execution provider requested (device 1) but this is the CPU build of ONNX Runtime 1.31.1", error.Message);
         Assert.Contains("providers: CPUExecutionProvider", error.Message);
-        Assert.Contains("Microsoft.ML.OnnxRuntime.Gpu.Linux", error.Message);
+        Assert.Contains("-p:OnnxRuntimeFlavor=gpu: package Microsoft.ML.OnnxRuntime.Gpu.Linux", error.Message);
         Assert.Contains("CUDA 13 and cuDNN", error.Message);
         Assert.False(string.IsNullOrWhiteSpace(error.RuntimeMessage));
         TestContext.Current.TestOutputHelper?.WriteLine(error.Message);
