@@ -1,9 +1,15 @@
 using ServiceDefaults.Caching;
 using ServiceDefaults.Messaging;
 using Worker.Heartbeats;
+using Worker.Inference;
 using Worker.Messaging;
 
 var builder = WebApplication.CreateBuilder(args);
+if (ExecutionProviderCheck.Problem(builder.Configuration) is { } problem) // Worker/Inference/ExecutionProviderCheck.cs
+{
+    Console.Error.WriteLine(problem);
+    return 1;
+}
 builder.AddServiceDefaults();
 builder.AddRedisClient("cache");
 builder.AddRabbitMQClient("messaging");
@@ -13,3 +19,4 @@ builder.AddWorkerHeartbeat();      // Worker/Heartbeats/WorkerHeartbeat.cs
 var app = builder.Build();
 app.MapDefaultEndpoints();
 app.Run();
+return 0;

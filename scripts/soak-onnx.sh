@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Soak test of the ONNX Runtime binding: 10,000 Run calls on models/ocr-cls, printing VmRSS before and after.
+# Soak test of Engine.Onnx over the ONNX Runtime package: 10,000 Run calls on models/ocr-cls, printing VmRSS before and after.
 # Usage: scripts/soak-onnx.sh            (SOAK_RUNS=N to change the count)
 set -euo pipefail
 cd "$(dirname "$0")/.."

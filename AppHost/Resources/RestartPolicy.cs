@@ -98,6 +98,27 @@ internal sealed class RestartPolicyService(
         await probing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
+    /// <summary>
+    /// At shutdown the services stop first, each with Aspire's Stop command, while Redis and RabbitMQ still run: a worker
+    /// finishes the batch in hand and hands the rest back to the broker, instead of losing its connections mid-way (DCP
+    /// alone stops everything at once). Hosted services stop in reverse order, so this runs before Aspire's own shutdown.
+    /// </summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        var running = _replicas.Values.Where(r => r.State == KnownResourceStates.Running).ToList();
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        budget.CancelAfter(TimeSpan.FromSeconds(20));
+        try
+        {
+            await Task.WhenAll(running.Select(r => commands.ExecuteCommandAsync(r.Id, KnownResourceCommands.StopCommand, budget.Token)));
+        }
+        catch (Exception e) when (e is OperationCanceledException or InvalidOperationException)
+        {
+            log.LogWarning("Stopping the services before the servers: {Reason}", e.Message);
+        }
+        await base.StopAsync(cancellationToken);
+    }
+
     private async Task ProbeLoopAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(ProbeInterval);

@@ -8,9 +8,15 @@ using Engine.Onnx;
 namespace Engine.Inference;
 
 /// <summary>Runner settings shared by every model of a process.</summary>
-public sealed record RunnerOptions(int IntraOpThreads = 1)
+public sealed record RunnerOptions(int IntraOpThreads = 1, ExecutionProvider ExecutionProvider = ExecutionProvider.Cpu, int DeviceId = 0)
 {
-    public SessionOptions SessionOptions => new() { IntraOpThreads = IntraOpThreads, InterOpThreads = 1 };
+    public SessionOptions SessionOptions => new()
+    {
+        IntraOpThreads = IntraOpThreads,
+        InterOpThreads = 1,
+        ExecutionProvider = ExecutionProvider,
+        DeviceId = DeviceId,
+    };
 }
 
 /// <summary>

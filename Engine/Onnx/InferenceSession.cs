@@ -1,37 +1,31 @@
-// A loaded ONNX model: its declared inputs/outputs and the Run hot path.
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
+// A loaded ONNX model over Microsoft.ML.OnnxRuntime: its declared inputs/outputs, input checks that say what is wrong,
+// and the Run hot path (inputs over the callers' arrays, outputs left in ONNX Runtime's buffers).
+using Ort = Microsoft.ML.OnnxRuntime;
 
 namespace Engine.Onnx;
 
-public sealed unsafe class InferenceSession : IDisposable
+public sealed class InferenceSession : IDisposable
 {
     private const int StackLimit = 32;
 
-    private readonly OrtSessionHandle _handle;
-    private readonly OrtEnvironment _environment;
+    private readonly Ort.InferenceSession _session;
+    // One per session: Run only reads it, so concurrent runs may share it.
+    private readonly Ort.RunOptions _runOptions = new();
     private readonly NodeInfo[] _inputs;
     private readonly NodeInfo[] _outputs;
     private readonly Dictionary<string, int> _inputIndex;
     private readonly Dictionary<string, int> _outputIndex;
     private readonly string[] _outputNames;
-    // UTF-8 names on the pinned object heap: stable addresses for Run without per-call marshalling.
-    private readonly nint[] _inputNamePointers;
-    private readonly nint[] _outputNamePointers;
-    private readonly byte[][] _nameStorage;
+    private int _disposed;
 
-    private InferenceSession(OrtSessionHandle handle, OrtEnvironment environment)
+    private InferenceSession(Ort.InferenceSession session)
     {
-        _handle = handle;
-        _environment = environment;
-        _inputs = ReadNodes(handle.DangerousGetHandle(), isInput: true);
-        _outputs = ReadNodes(handle.DangerousGetHandle(), isInput: false);
+        _session = session;
+        _inputs = [.. session.InputNames.Select(name => Describe(name, session.InputMetadata[name]))];
+        _outputs = [.. session.OutputNames.Select(name => Describe(name, session.OutputMetadata[name]))];
         _inputIndex = IndexByName(_inputs);
         _outputIndex = IndexByName(_outputs);
         _outputNames = Array.ConvertAll(_outputs, o => o.Name);
-        _nameStorage = new byte[_inputs.Length + _outputs.Length][];
-        _inputNamePointers = PinNames(_inputs, _nameStorage, 0);
-        _outputNamePointers = PinNames(_outputs, _nameStorage, _inputs.Length);
     }
 
     public IReadOnlyList<NodeInfo> Inputs => _inputs;
@@ -39,155 +33,96 @@ public sealed unsafe class InferenceSession : IDisposable
     public IReadOnlyList<NodeInfo> Outputs => _outputs;
 
     /// <summary>Loads a model file.</summary>
-    /// <exception cref="OnnxRuntimeException">ONNX Runtime cannot read or prepare the model.</exception>
+    /// <exception cref="OnnxRuntimeException">ONNX Runtime cannot read or prepare the model, or lacks the execution provider.</exception>
     public static InferenceSession Load(string path, SessionOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var environment = OrtEnvironment.Shared;
-        using var nativeOptions = (options ?? SessionOptions.Default).CreateNative();
-        var utf8Path = Utf8(path);
-        nint session;
-        fixed (byte* p = utf8Path)
-        {
-            OrtApi.ThrowIfFailed(OrtApi.CreateSession(
-                environment.Handle.DangerousGetHandle(), p, nativeOptions.DangerousGetHandle(), &session));
-        }
-        return Create(session, environment);
+        using var native = (options ?? SessionOptions.Default).CreateNative();
+        return Create(() => new Ort.InferenceSession(path, native));
     }
 
     /// <summary>Loads a model from its serialized bytes (ONNX Runtime copies what it needs).</summary>
-    public static InferenceSession FromBytes(ReadOnlySpan<byte> model, SessionOptions? options = null)
-    {
-        var environment = OrtEnvironment.Shared;
-        using var nativeOptions = (options ?? SessionOptions.Default).CreateNative();
-        nint session;
-        fixed (byte* p = model)
-        {
-            OrtApi.ThrowIfFailed(OrtApi.CreateSessionFromArray(
-                environment.Handle.DangerousGetHandle(), p, (nuint)model.Length, nativeOptions.DangerousGetHandle(), &session));
-        }
-        return Create(session, environment);
-    }
-
     public static InferenceSession FromBytes(byte[] model, SessionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return FromBytes(model.AsSpan(), options);
+        using var native = (options ?? SessionOptions.Default).CreateNative();
+        return Create(() => new Ort.InferenceSession(model, native));
     }
 
+    public static InferenceSession FromBytes(ReadOnlySpan<byte> model, SessionOptions? options = null) =>
+        FromBytes(model.ToArray(), options);
+
     /// <summary>
-    /// Runs the model. Inputs are passed to ONNX Runtime over pinned managed memory (no copy) and must
-    /// match the declared inputs; outputs are those named, or all outputs in model order.
+    /// Runs the model. Inputs are passed to ONNX Runtime over the tensors' pinned arrays (no copy) and must match the
+    /// declared inputs; outputs are those named, or all outputs in model order, and stay in ONNX Runtime's memory.
     /// </summary>
     /// <exception cref="ModelInputException">An input is unknown, missing, repeated, or of the wrong type or shape.</exception>
     /// <exception cref="OnnxRuntimeException">ONNX Runtime failed while running.</exception>
     public SessionOutputs Run(IReadOnlyList<NamedTensor> inputs, IReadOnlyList<string>? outputNames = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        ValidateInputs(inputs);
+        var selected = SelectOutputs(outputNames);
 
-        var inputCount = inputs.Count;
-        Span<int> modelIndexes = inputCount <= StackLimit ? stackalloc int[inputCount] : new int[inputCount];
-        ValidateInputs(inputs, modelIndexes);
-
-        var outputCount = outputNames?.Count ?? _outputs.Length;
-        var selectedNames = outputNames is null ? _outputNames : new string[outputCount];
-        Span<nint> outputNamePointers = outputCount <= StackLimit ? stackalloc nint[outputCount] : new nint[outputCount];
-        if (outputNames is null)
-        {
-            _outputNamePointers.CopyTo(outputNamePointers);
-        }
-        else
-        {
-            for (var i = 0; i < outputCount; i++)
-            {
-                var name = outputNames[i];
-                if (name is null || !_outputIndex.TryGetValue(name, out var index))
-                {
-                    throw new ArgumentException(
-                        $"'{name}' is not an output of this model; outputs: {string.Join(", ", _outputNames)}.", nameof(outputNames));
-                }
-                selectedNames[i] = name;
-                outputNamePointers[i] = _outputNamePointers[index];
-            }
-        }
-
-        Span<nint> inputNamePointers = inputCount <= StackLimit ? stackalloc nint[inputCount] : new nint[inputCount];
-        Span<nint> inputValues = inputCount <= StackLimit ? stackalloc nint[inputCount] : new nint[inputCount];
-        Span<GCHandle> pins = inputCount <= StackLimit ? stackalloc GCHandle[inputCount] : new GCHandle[inputCount];
-        Span<nint> outputValues = outputCount <= StackLimit ? stackalloc nint[outputCount] : new nint[outputCount];
-        inputValues.Clear();
-        outputValues.Clear();
-
-        var memoryInfo = _environment.CpuMemoryInfo.DangerousGetHandle();
-        var addedReference = false;
-        var succeeded = false;
+        var names = new string[inputs.Count];
+        var values = new Ort.OrtValue[inputs.Count];
         try
         {
-            _handle.DangerousAddRef(ref addedReference);
-            for (var i = 0; i < inputCount; i++)
+            for (var i = 0; i < inputs.Count; i++)
             {
-                var tensor = inputs[i].Tensor;
-                inputNamePointers[i] = _inputNamePointers[modelIndexes[i]];
-                pins[i] = GCHandle.Alloc(tensor.Data, GCHandleType.Pinned);
-                var data = (void*)pins[i].AddrOfPinnedObject();
-                var byteLength = (nuint)(tensor.ElementCount * tensor.ElementType.ElementSize());
-                var shape = tensor.ShapeArray;
-                nint value;
-                fixed (long* dims = shape)
-                {
-                    OrtApi.ThrowIfFailed(OrtApi.CreateTensorWithDataAsOrtValue(
-                        memoryInfo, data, byteLength, dims, (nuint)shape.Length, (int)tensor.ElementType, &value));
-                }
-                inputValues[i] = value;
+                names[i] = inputs[i].Name;
+                values[i] = inputs[i].Tensor.ToOrtValue();
             }
-
-            fixed (nint* inNames = inputNamePointers)
-            fixed (nint* inValues = inputValues)
-            fixed (nint* outNames = outputNamePointers)
-            fixed (nint* outValues = outputValues)
-            {
-                OrtApi.ThrowIfFailed(OrtApi.Run(_handle.DangerousGetHandle(), 0, inNames, inValues, (nuint)inputCount,
-                    outNames, (nuint)outputCount, outValues));
-            }
-
-            var result = new SessionOutputs(selectedNames, outputValues);
-            succeeded = true;
-            return result;
+            // No IOBinding: inputs already go in without a copy, and outputs (whose shapes follow the batch and the
+            // line widths) are read in place from the buffers ONNX Runtime allocated, so binding would save nothing on CPU.
+            return new SessionOutputs(selected, _session.Run(_runOptions, names, values, selected));
+        }
+        catch (Ort.OnnxRuntimeException e)
+        {
+            throw OnnxRuntimeException.From(e);
         }
         finally
         {
-            for (var i = 0; i < inputCount; i++)
+            // Unpins the input arrays; the outputs are ONNX Runtime's own and live on in SessionOutputs.
+            foreach (var value in values)
             {
-                if (inputValues[i] != 0)
-                {
-                    OrtApi.ReleaseValue(inputValues[i]);
-                }
-                if (pins[i].IsAllocated)
-                {
-                    pins[i].Free();
-                }
-            }
-            if (!succeeded)
-            {
-                foreach (var value in outputValues)
-                {
-                    if (value != 0)
-                    {
-                        OrtApi.ReleaseValue(value);
-                    }
-                }
-            }
-            if (addedReference)
-            {
-                _handle.DangerousRelease();
+                value?.Dispose();
             }
         }
     }
 
-    public void Dispose() => _handle.Dispose();
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _session.Dispose();
+            _runOptions.Dispose();
+        }
+    }
 
-    private void ValidateInputs(IReadOnlyList<NamedTensor> inputs, Span<int> modelIndexes)
+    private string[] SelectOutputs(IReadOnlyList<string>? outputNames)
+    {
+        if (outputNames is null)
+        {
+            return _outputNames;
+        }
+        var selected = new string[outputNames.Count];
+        for (var i = 0; i < selected.Length; i++)
+        {
+            var name = outputNames[i];
+            if (name is null || !_outputIndex.ContainsKey(name))
+            {
+                throw new ArgumentException(
+                    $"'{name}' is not an output of this model; outputs: {string.Join(", ", _outputNames)}.", nameof(outputNames));
+            }
+            selected[i] = name;
+        }
+        return selected;
+    }
+
+    // Checked here rather than left to ONNX Runtime: its messages name neither the input nor what the model expects.
+    private void ValidateInputs(IReadOnlyList<NamedTensor> inputs)
     {
         Span<bool> seen = _inputs.Length <= StackLimit ? stackalloc bool[_inputs.Length] : new bool[_inputs.Length];
         for (var i = 0; i < inputs.Count; i++)
@@ -203,7 +138,6 @@ public sealed unsafe class InferenceSession : IDisposable
                 throw new ModelInputException($"input '{name}' is given more than once.", name);
             }
             seen[index] = true;
-            modelIndexes[i] = index;
 
             var expected = _inputs[index];
             if (tensor is null)
@@ -250,94 +184,34 @@ public sealed unsafe class InferenceSession : IDisposable
 
     private string DescribeInputs() => string.Join("; ", Array.ConvertAll(_inputs, i => i.ToString()));
 
-    private static InferenceSession Create(nint session, OrtEnvironment environment)
+    private static InferenceSession Create(Func<Ort.InferenceSession> load)
     {
-        var handle = new OrtSessionHandle(session);
+        Ort.InferenceSession session;
         try
         {
-            return new InferenceSession(handle, environment);
+            session = load();
+        }
+        catch (Ort.OnnxRuntimeException e)
+        {
+            throw OnnxRuntimeException.From(e);
+        }
+        try
+        {
+            return new InferenceSession(session);
         }
         catch
         {
-            handle.Dispose();
+            session.Dispose();
             throw;
         }
     }
 
-    private static NodeInfo[] ReadNodes(nint session, bool isInput)
-    {
-        nuint count;
-        OrtApi.ThrowIfFailed(isInput
-            ? OrtApi.SessionGetInputCount(session, &count)
-            : OrtApi.SessionGetOutputCount(session, &count));
-
-        nint allocator;
-        OrtApi.ThrowIfFailed(OrtApi.GetAllocatorWithDefaultOptions(&allocator));
-
-        var nodes = new NodeInfo[(int)count];
-        for (nuint i = 0; i < count; i++)
-        {
-            byte* name;
-            OrtApi.ThrowIfFailed(isInput
-                ? OrtApi.SessionGetInputName(session, i, allocator, &name)
-                : OrtApi.SessionGetOutputName(session, i, allocator, &name));
-            var nodeName = OrtApi.TakeAllocatedString(name);
-
-            nint typeInfo;
-            OrtApi.ThrowIfFailed(isInput
-                ? OrtApi.SessionGetInputTypeInfo(session, i, &typeInfo)
-                : OrtApi.SessionGetOutputTypeInfo(session, i, &typeInfo));
-            try
-            {
-                nodes[(int)i] = ReadNode(nodeName, typeInfo);
-            }
-            finally
-            {
-                OrtApi.ReleaseTypeInfo(typeInfo);
-            }
-        }
-        return nodes;
-    }
-
-    private static NodeInfo ReadNode(string name, nint typeInfo)
-    {
-        int valueType;
-        OrtApi.ThrowIfFailed(OrtApi.GetOnnxTypeFromTypeInfo(typeInfo, &valueType));
-        if ((OnnxValueType)valueType != OnnxValueType.Tensor)
-        {
-            return new NodeInfo(name, (OnnxValueType)valueType, TensorElementType.Undefined, [], []);
-        }
-
-        // Owned by typeInfo: not released separately.
-        nint tensorInfo;
-        OrtApi.ThrowIfFailed(OrtApi.CastTypeInfoToTensorInfo(typeInfo, &tensorInfo));
-        var (elementType, shape) = ReadTypeAndShape(tensorInfo);
-        var symbols = new byte*[shape.Length];
-        var symbolic = new string[shape.Length];
-        fixed (byte** p = symbols)
-        {
-            OrtApi.ThrowIfFailed(OrtApi.GetSymbolicDimensions(tensorInfo, p, (nuint)shape.Length));
-        }
-        for (var d = 0; d < shape.Length; d++)
-        {
-            symbolic[d] = Marshal.PtrToStringUTF8((nint)symbols[d]) ?? string.Empty;
-        }
-        return new NodeInfo(name, OnnxValueType.Tensor, elementType, shape, symbolic);
-    }
-
-    internal static (TensorElementType ElementType, long[] Shape) ReadTypeAndShape(nint tensorInfo)
-    {
-        int elementType;
-        nuint rank;
-        OrtApi.ThrowIfFailed(OrtApi.GetTensorElementType(tensorInfo, &elementType));
-        OrtApi.ThrowIfFailed(OrtApi.GetDimensionsCount(tensorInfo, &rank));
-        var shape = new long[(int)rank];
-        fixed (long* p = shape)
-        {
-            OrtApi.ThrowIfFailed(OrtApi.GetDimensions(tensorInfo, p, rank));
-        }
-        return ((TensorElementType)elementType, shape);
-    }
+    // The package's enums number element and value types as ONNX does, like Engine's own.
+    private static NodeInfo Describe(string name, Ort.NodeMetadata metadata) =>
+        metadata.OnnxValueType == Ort.OnnxValueType.ONNX_TYPE_TENSOR
+            ? new NodeInfo(name, OnnxValueType.Tensor, (TensorElementType)metadata.ElementDataType,
+                Array.ConvertAll(metadata.Dimensions, d => (long)d), metadata.SymbolicDimensions)
+            : new NodeInfo(name, (OnnxValueType)metadata.OnnxValueType, TensorElementType.Undefined, [], []);
 
     private static Dictionary<string, int> IndexByName(NodeInfo[] nodes)
     {
@@ -347,25 +221,5 @@ public sealed unsafe class InferenceSession : IDisposable
             index[nodes[i].Name] = i;
         }
         return index;
-    }
-
-    private static nint[] PinNames(NodeInfo[] nodes, byte[][] storage, int offset)
-    {
-        var pointers = new nint[nodes.Length];
-        for (var i = 0; i < nodes.Length; i++)
-        {
-            var utf8 = Utf8(nodes[i].Name, pinned: true);
-            storage[offset + i] = utf8;
-            pointers[i] = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(utf8));
-        }
-        return pointers;
-    }
-
-    private static byte[] Utf8(string value, bool pinned = false)
-    {
-        var length = System.Text.Encoding.UTF8.GetByteCount(value);
-        var bytes = GC.AllocateArray<byte>(length + 1, pinned);
-        System.Text.Encoding.UTF8.GetBytes(value, bytes);
-        return bytes;
     }
 }

@@ -1,3 +1,5 @@
+using Ort = Microsoft.ML.OnnxRuntime;
+
 namespace Engine.Onnx;
 
 /// <summary>Error codes of ONNX Runtime's OrtStatus (enum OrtErrorCode).</summary>
@@ -20,6 +22,8 @@ public enum OrtErrorCode
 /// <summary>ONNX Runtime reported a failure; carries its error code and message.</summary>
 public class OnnxRuntimeException : Exception
 {
+    private const string CodePrefix = "[ErrorCode:";
+
     public OnnxRuntimeException(OrtErrorCode errorCode, string runtimeMessage)
         : this(errorCode, runtimeMessage, $"ONNX Runtime error {errorCode}: {runtimeMessage}")
     {
@@ -36,13 +40,22 @@ public class OnnxRuntimeException : Exception
 
     /// <summary>The message exactly as ONNX Runtime reported it.</summary>
     public string RuntimeMessage { get; }
-}
 
-/// <summary>libonnxruntime could not be found; the message lists every place searched.</summary>
-public sealed class OnnxRuntimeNotFoundException(string message, IReadOnlyList<string> searchedPaths)
-    : Exception(message)
-{
-    public IReadOnlyList<string> SearchedPaths { get; } = searchedPaths;
+    /// <summary>
+    /// The package's exception with its code made a value: the package keeps its ErrorCode internal and only writes it
+    /// into the message, as <c>[ErrorCode:InvalidProtobuf] message</c>.
+    /// </summary>
+    internal static OnnxRuntimeException From(Ort.OnnxRuntimeException e)
+    {
+        var text = e.Message;
+        var code = OrtErrorCode.Fail;
+        if (text.StartsWith(CodePrefix, StringComparison.Ordinal) && text.IndexOf(']', StringComparison.Ordinal) is var end and > 0)
+        {
+            code = Enum.TryParse<OrtErrorCode>(text[CodePrefix.Length..end], out var parsed) ? parsed : OrtErrorCode.Fail;
+            text = text[(end + 1)..].TrimStart();
+        }
+        return new OnnxRuntimeException(code, text, $"ONNX Runtime error {code}: {text}", e);
+    }
 }
 
 /// <summary>The inputs given to <see cref="InferenceSession.Run"/> do not match what the model declares.</summary>

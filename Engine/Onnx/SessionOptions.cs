@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Ort = Microsoft.ML.OnnxRuntime;
 
 namespace Engine.Onnx;
 
@@ -14,6 +14,16 @@ public enum ExecutionProvider
 {
     Cpu,
     Cuda,
+}
+
+/// <summary>Severity threshold for ONNX Runtime's own log output (enum OrtLoggingLevel).</summary>
+public enum OrtLogLevel
+{
+    Verbose = 0,
+    Info = 1,
+    Warning = 2,
+    Error = 3,
+    Fatal = 4,
 }
 
 /// <summary>How an <see cref="InferenceSession"/> is created. Zero thread counts let ONNX Runtime choose.</summary>
@@ -35,67 +45,72 @@ public sealed record SessionOptions
 
     public static SessionOptions Default { get; } = new();
 
-    internal unsafe OrtSessionOptionsHandle CreateNative()
+    /// <summary>
+    /// Asks ONNX Runtime for the execution provider without loading a model, so that a process configured for a GPU
+    /// can refuse to start instead of failing its first job.
+    /// </summary>
+    /// <exception cref="OnnxRuntimeException">The provider cannot be used here; the message says what is missing.</exception>
+    public void EnsureExecutionProvider()
+    {
+        using var native = CreateNative();
+    }
+
+    /// <summary>The package's options for these settings; the caller disposes them once the session is created.</summary>
+    /// <exception cref="OnnxRuntimeException">The execution provider cannot be used by this ONNX Runtime on this machine.</exception>
+    internal Ort.SessionOptions CreateNative()
     {
         ArgumentOutOfRangeException.ThrowIfNegative(IntraOpThreads);
         ArgumentOutOfRangeException.ThrowIfNegative(InterOpThreads);
 
-        nint options;
-        OrtApi.ThrowIfFailed(OrtApi.CreateSessionOptions(&options));
-        var handle = new OrtSessionOptionsHandle(options);
+        var options = new Ort.SessionOptions
+        {
+            IntraOpNumThreads = IntraOpThreads,
+            InterOpNumThreads = InterOpThreads,
+            // Same numbers as ORT's GraphOptimizationLevel (0, 1, 2, 99).
+            GraphOptimizationLevel = (Ort.GraphOptimizationLevel)GraphOptimizationLevel,
+        };
         try
         {
-            OrtApi.ThrowIfFailed(OrtApi.SetIntraOpNumThreads(options, IntraOpThreads));
-            OrtApi.ThrowIfFailed(OrtApi.SetInterOpNumThreads(options, InterOpThreads));
-            OrtApi.ThrowIfFailed(OrtApi.SetSessionGraphOptimizationLevel(options, (int)GraphOptimizationLevel));
             if (LogLevel is { } level)
             {
-                OrtApi.ThrowIfFailed(OrtApi.SetSessionLogSeverityLevel(options, (int)level));
+                options.LogSeverityLevel = (Ort.OrtLoggingLevel)level;
             }
             if (ExecutionProvider == ExecutionProvider.Cuda)
             {
                 AppendCuda(options);
             }
-            return handle;
+            return options;
         }
         catch
         {
-            handle.Dispose();
+            options.Dispose();
             throw;
         }
     }
 
-    private unsafe void AppendCuda(nint options)
+    private void AppendCuda(Ort.SessionOptions options)
     {
-        // OrtCUDAProviderOptions (legacy struct): int device_id; int cudnn_conv_algo_search; size_t gpu_mem_limit;
-        // int arena_extend_strategy; int do_copy_in_default_stream; int has_user_compute_stream;
-        // void* user_compute_stream; OrtArenaCfg* default_memory_arena_cfg; newer libraries append fields,
-        // so the block is oversized and zeroed.
-        const int BlockSize = 256;
-        var block = (byte*)NativeMemory.AllocZeroed(BlockSize);
         try
         {
-            *(int*)block = DeviceId;
-            *(int*)(block + 4) = 0;                     // exhaustive cuDNN algorithm search, ORT's default
-            *(nuint*)(block + 8) = nuint.MaxValue;      // no GPU memory limit
-            *(int*)(block + 16) = 0;                    // arena grows by powers of two
-            *(int*)(block + 20) = 1;                    // copy on the compute stream
-            var status = OrtApi.SessionOptionsAppendExecutionProviderCuda(options, block);
-            if (status != 0)
-            {
-                var inner = OrtApi.ToException(status);
-                throw new OnnxRuntimeException(inner.ErrorCode, inner.RuntimeMessage,
-                    $"CUDA execution provider requested (device {DeviceId}) but this ONNX Runtime " +
-                    $"({OnnxRuntimeLibrary.LoadedPath}) cannot provide it: {inner.RuntimeMessage.TrimEnd('.', ' ')}. " +
-                    "It needs libonnxruntime_providers_shared.so and libonnxruntime_providers_cuda.so beside the library " +
-                    "plus the CUDA and cuDNN libraries on the loader path; providers known to this build: " +
-                    $"{string.Join(", ", OnnxRuntimeLibrary.AvailableProviders)}. Use ExecutionProvider.Cpu otherwise.",
-                    inner);
-            }
+            options.AppendExecutionProvider_CUDA(DeviceId);
         }
-        finally
+        catch (EntryPointNotFoundException e)
         {
-            NativeMemory.Free(block);
+            // The CPU package's libonnxruntime has no CUDA entry point at all.
+            throw new OnnxRuntimeException(OrtErrorCode.EpFail, e.Message,
+                $"CUDA execution provider requested (device {DeviceId}) but this is the CPU build of ONNX Runtime " +
+                $"{Ort.OrtEnv.Instance().GetVersionString()} (package Microsoft.ML.OnnxRuntime; providers: {string.Join(", ", Ort.OrtEnv.Instance().GetAvailableProviders())}): " +
+                "CUDA needs the GPU flavour (build with -p:OnnxRuntimeFlavor=gpu: package Microsoft.ML.OnnxRuntime.Gpu.Linux) " +
+                "and the CUDA 13 and cuDNN libraries on the loader path. Use the cpu provider otherwise.", e);
+        }
+        catch (Ort.OnnxRuntimeException e)
+        {
+            // The GPU package is there but its provider library or the CUDA/cuDNN libraries it needs cannot be loaded.
+            var inner = OnnxRuntimeException.From(e);
+            throw new OnnxRuntimeException(inner.ErrorCode, inner.RuntimeMessage,
+                $"CUDA execution provider requested (device {DeviceId}) but ONNX Runtime {Ort.OrtEnv.Instance().GetVersionString()} cannot load it: " +
+                $"{inner.RuntimeMessage.TrimEnd('.', ' ')}. libonnxruntime_providers_cuda.so needs the CUDA 13 and cuDNN " +
+                "libraries (libcudart.so.13, libcublasLt.so.13, libcudnn.so.9, …) on the loader path and a visible GPU.", e);
         }
     }
 }

@@ -1,23 +1,25 @@
-// The outputs of one Run: native OrtValues, copied into managed tensors on first access.
+// The outputs of one Run: ONNX Runtime's OrtValues, read in place or copied into managed tensors on first access.
 using System.Collections;
+using System.Runtime.InteropServices;
+using Ort = Microsoft.ML.OnnxRuntime;
 
 namespace Engine.Onnx;
 
-public sealed unsafe class SessionOutputs : IReadOnlyList<NamedTensor>, IDisposable
+public sealed class SessionOutputs : IReadOnlyList<NamedTensor>, IDisposable
 {
     private readonly string[] _names;
-    private readonly OrtValueHandle[] _values;
+    private readonly Ort.IDisposableReadOnlyCollection<Ort.OrtValue> _owner;
+    private readonly IReadOnlyList<Ort.OrtValue> _values;
     private readonly TensorData?[] _copies;
+    private bool _disposed;
 
-    internal SessionOutputs(string[] names, ReadOnlySpan<nint> values)
+    internal SessionOutputs(string[] names, Ort.IDisposableReadOnlyCollection<Ort.OrtValue> values)
     {
         _names = names;
-        _values = new OrtValueHandle[values.Length];
-        _copies = new TensorData?[values.Length];
-        for (var i = 0; i < values.Length; i++)
-        {
-            _values[i] = new OrtValueHandle(values[i]);
-        }
+        _owner = values;
+        // The package returns a list; indexing it avoids copying the values out per run.
+        _values = values as IReadOnlyList<Ort.OrtValue> ?? [.. values];
+        _copies = new TensorData?[names.Length];
     }
 
     public int Count => _names.Length;
@@ -37,21 +39,24 @@ public sealed unsafe class SessionOutputs : IReadOnlyList<NamedTensor>, IDisposa
     public ReadOnlySpan<T> GetSpan<T>(string name) where T : unmanaged
     {
         var index = IndexOf(name);
-        var (elementType, _, data, count) = Describe(index, readShape: false);
+        var (elementType, _, _) = Describe(index);
         var requested = TensorElementTypes.Of<T>();
         if (requested != elementType)
         {
             throw new InvalidOperationException(
                 $"Output '{name}' holds {elementType.DisplayName()}, not {requested.DisplayName()}.");
         }
-        return new ReadOnlySpan<T>((void*)data, checked((int)count));
+        // The package types float16 as its own Float16 struct, bit for bit a System.Half.
+        return typeof(T) == typeof(Half)
+            ? MemoryMarshal.Cast<Ort.Float16, T>(_values[index].GetTensorDataAsSpan<Ort.Float16>())
+            : _values[index].GetTensorDataAsSpan<T>();
     }
 
     /// <summary>The named output's element type and shape, without copying its data.</summary>
     public (TensorElementType ElementType, IReadOnlyList<long> Shape) GetTypeAndShape(string name)
     {
-        var (elementType, shape, _, _) = Describe(IndexOf(name), readShape: true);
-        return (elementType, shape!);
+        var (elementType, shape, _) = Describe(IndexOf(name));
+        return (elementType, shape);
     }
 
     public IEnumerator<NamedTensor> GetEnumerator()
@@ -66,10 +71,8 @@ public sealed unsafe class SessionOutputs : IReadOnlyList<NamedTensor>, IDisposa
 
     public void Dispose()
     {
-        foreach (var value in _values)
-        {
-            value.Dispose();
-        }
+        _disposed = true;
+        _owner.Dispose();
     }
 
     private int IndexOf(string name)
@@ -91,62 +94,32 @@ public sealed unsafe class SessionOutputs : IReadOnlyList<NamedTensor>, IDisposa
             return copy;
         }
 
-        var (elementType, shape, data, count) = Describe(index, readShape: true);
-        var array = TensorData.AllocateArray(elementType, checked((int)count));
-        var tensor = TensorData.Wrap(array, elementType, shape!);
-        new ReadOnlySpan<byte>((void*)data, checked((int)(count * elementType.ElementSize()))).CopyTo(tensor.AsBytes());
+        var (elementType, shape, count) = Describe(index);
+        var tensor = TensorData.Wrap(TensorData.AllocateArray(elementType, checked((int)count)), elementType, shape);
+        if (count > 0)
+        {
+            _values[index].GetTensorMutableRawData().CopyTo(tensor.AsBytes());
+        }
         return _copies[index] = tensor;
     }
 
-    private (TensorElementType ElementType, long[]? Shape, nint Data, long Count) Describe(int index, bool readShape)
+    private (TensorElementType ElementType, long[] Shape, long Count) Describe(int index)
     {
-        var handle = _values[index];
-        ObjectDisposedException.ThrowIf(handle.IsClosed, this);
-        var value = handle.DangerousGetHandle();
-
-        int valueType;
-        OrtApi.ThrowIfFailed(OrtApi.GetValueType(value, &valueType));
-        if ((OnnxValueType)valueType != OnnxValueType.Tensor)
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var value = _values[index];
+        if (value.OnnxType != Ort.OnnxValueType.ONNX_TYPE_TENSOR)
         {
             throw new NotSupportedException(
-                $"Output '{_names[index]}' is a {((OnnxValueType)valueType).ToString().ToLowerInvariant()}; only tensors are supported.");
+                $"Output '{_names[index]}' is a {((OnnxValueType)value.OnnxType).ToString().ToLowerInvariant()}; only tensors are supported.");
         }
 
-        nint info;
-        OrtApi.ThrowIfFailed(OrtApi.GetTensorTypeAndShape(value, &info));
-        TensorElementType elementType;
-        long[]? shape = null;
-        nuint count;
-        try
-        {
-            if (readShape)
-            {
-                (elementType, shape) = InferenceSession.ReadTypeAndShape(info);
-            }
-            else
-            {
-                int type;
-                OrtApi.ThrowIfFailed(OrtApi.GetTensorElementType(info, &type));
-                elementType = (TensorElementType)type;
-            }
-            OrtApi.ThrowIfFailed(OrtApi.GetTensorShapeElementCount(info, &count));
-        }
-        finally
-        {
-            OrtApi.ReleaseTensorTypeAndShapeInfo(info);
-        }
-
+        var info = value.GetTensorTypeAndShape();
+        var elementType = (TensorElementType)info.ElementDataType;
         if (!elementType.IsSupported())
         {
             throw new NotSupportedException(
                 $"Output '{_names[index]}' holds {elementType.DisplayName()}, which this binding does not support.");
         }
-
-        void* data = null;
-        if (count > 0)
-        {
-            OrtApi.ThrowIfFailed(OrtApi.GetTensorMutableData(value, &data));
-        }
-        return (elementType, shape, (nint)data, (long)count);
+        return (elementType, info.Shape, info.ElementCount);
     }
 }

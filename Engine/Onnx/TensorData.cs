@@ -1,5 +1,6 @@
 // A dense tensor in managed memory: the array handed to or copied out of ONNX Runtime, plus its shape.
 using System.Runtime.InteropServices;
+using Ort = Microsoft.ML.OnnxRuntime;
 
 namespace Engine.Onnx;
 
@@ -105,6 +106,33 @@ public sealed class TensorData
         MemoryMarshal.CreateSpan(ref MemoryMarshal.GetArrayDataReference(Data), checked((int)(ElementCount * ElementType.ElementSize())));
 
     public override string ToString() => $"{ElementType.DisplayName()} [{string.Join(",", _shape)}]";
+
+    /// <summary>
+    /// An OrtValue over this tensor's array, pinned until the value is disposed: a pooled buffer longer than the tensor
+    /// passes only its first <see cref="ElementCount"/> elements.
+    /// </summary>
+    internal Ort.OrtValue ToOrtValue() => ElementType switch
+    {
+        TensorElementType.Float => Over<float>(),
+        TensorElementType.Double => Over<double>(),
+        TensorElementType.Int64 => Over<long>(),
+        TensorElementType.Int32 => Over<int>(),
+        TensorElementType.Int16 => Over<short>(),
+        TensorElementType.Int8 => Over<sbyte>(),
+        TensorElementType.UInt64 => Over<ulong>(),
+        TensorElementType.UInt32 => Over<uint>(),
+        TensorElementType.UInt16 => Over<ushort>(),
+        TensorElementType.UInt8 => Over<byte>(),
+        TensorElementType.Bool => Over<bool>(),
+        // The package takes float16 only as its own Float16 struct, not System.Half: copied, as no served model takes it.
+        TensorElementType.Float16 => Ort.OrtValue.CreateTensorValueFromMemory(
+            MemoryMarshal.Cast<Half, Ort.Float16>(AsSpan<Half>()).ToArray(), _shape),
+        _ => throw new NotSupportedException($"Tensors of {ElementType.DisplayName()} are not supported."),
+    };
+
+    private Ort.OrtValue Over<T>() where T : unmanaged =>
+        Ort.OrtValue.CreateTensorValueFromMemory(Ort.OrtMemoryInfo.DefaultInstance,
+            new Memory<T>((T[])Data, 0, checked((int)ElementCount)), _shape);
 
     internal static TensorData Wrap(Array data, TensorElementType elementType, long[] shape) => new(data, elementType, shape);
 

@@ -26,6 +26,10 @@ public static class TelemetryExtensions
             return builder;
         }
 
+        // One export waits at most this long (OTLP's default is 10 s, with retries): a collector that is gone — the
+        // dashboard stopping with the AppHost — must not hold a service's shutdown past its orchestrator's grace period.
+        var timeout = int.TryParse(builder.Configuration["OTEL_EXPORTER_OTLP_TIMEOUT"], out var configured) ? configured : 3000;
+        void Bounded(OpenTelemetry.Exporter.OtlpExporterOptions o) => o.TimeoutMilliseconds = timeout;
         var serviceName = builder.Configuration["OTEL_SERVICE_NAME"] ?? builder.Environment.ApplicationName;
         var resource = ResourceBuilder.CreateDefault().AddService(serviceName);
 
@@ -34,7 +38,7 @@ public static class TelemetryExtensions
             o.SetResourceBuilder(resource);
             o.IncludeFormattedMessage = true;
             o.IncludeScopes = true;
-            o.AddOtlpExporter();
+            o.AddOtlpExporter(Bounded);
         });
 
         builder.Services.AddSingleton(_ => new TelemetryProviders(
@@ -44,12 +48,12 @@ public static class TelemetryExtensions
                 // ASP.NET Core's own request activities: listened to, they are sampled like ours, so a job's
                 // "submit job" span (their child) is recorded and the traceparent it sends says so.
                 .AddSource("Microsoft.AspNetCore")
-                .AddOtlpExporter()
+                .AddOtlpExporter(Bounded)
                 .Build(),
             Sdk.CreateMeterProviderBuilder()
                 .SetResourceBuilder(resource)
                 .AddMeter(SourcePrefix + ".*")
-                .AddOtlpExporter()
+                .AddOtlpExporter(Bounded)
                 .Build()));
         // Resolving the providers at start makes the container own (and flush) them at shutdown.
         builder.Services.AddHostedService<TelemetryLifetime>();
@@ -79,6 +83,8 @@ internal sealed class TelemetryProviders(TracerProvider? tracer, MeterProvider? 
 
     public void Dispose()
     {
+        tracer?.Shutdown(1000);
+        meter?.Shutdown(1000);
         tracer?.Dispose();
         meter?.Dispose();
     }

@@ -4,6 +4,7 @@ using Contracts;
 using Engine.Bucket;
 using Engine.Inference;
 using Engine.Models;
+using Engine.Onnx;
 using ServiceDefaults.Caching;
 using StackExchange.Redis;
 
@@ -19,6 +20,15 @@ public sealed class WorkerOptions
 
     /// <summary>ONNX Runtime threads per session; replicas already use the other cores.</summary>
     public int IntraOpThreads { get; set; } = 1;
+
+    /// <summary><c>cpu</c> (default) or <c>cuda</c>; CUDA needs the GPU build (<c>-p:OnnxRuntimeFlavor=gpu</c>) and CUDA 13 + cuDNN.</summary>
+    public ExecutionProvider ExecutionProvider { get; set; } = ExecutionProvider.Cpu;
+
+    /// <summary>The GPU this replica runs on (CUDA device ordinal), one replica per GPU.</summary>
+    public int DeviceId { get; set; }
+
+    /// <summary>What every model session of this replica is created with.</summary>
+    internal RunnerOptions RunnerOptions => new(IntraOpThreads, ExecutionProvider, DeviceId);
 
     /// <summary>Batches computed at once in this process.</summary>
     public int ConcurrentBatches { get; set; } = 1;
@@ -116,7 +126,7 @@ public sealed partial class ModelHost(
                 .Select(m => m with { Versions = [.. m.Versions.Where(v => v.Version == fetched[m.Name])] })],
         };
         // The factory owns the runners (a pipeline shares its stages'): it lives as long as this host.
-        var factory = _factory = new ModelRunnerFactory(catalog, new RunnerOptions(options.Value.IntraOpThreads));
+        var factory = _factory = new ModelRunnerFactory(catalog, options.Value.RunnerOptions);
         var runners = new List<IModelRunner>();
         foreach (var model in catalog.Models.Where(m => wanted.Contains(m.Name)))
         {
@@ -129,7 +139,7 @@ public sealed partial class ModelHost(
             {
                 runners.Add(factory.Create(definition));
             }
-            catch (Exception e) when (e is Engine.Onnx.OnnxRuntimeException or InvalidOperationException or ArgumentException)
+            catch (Exception e) when (e is OnnxRuntimeException or InvalidOperationException or ArgumentException)
             {
                 // One bad model (ModelSync marks it invalid) must not keep this replica from serving the others.
                 LogSkipped(model.Name, $"version {chosenVersion.Version} cannot be loaded: {e.Message}");

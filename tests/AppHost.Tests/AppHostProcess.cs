@@ -101,6 +101,14 @@ internal sealed class AppHostProcess : IAsyncDisposable
             : throw new TimeoutException($"the AppHost {(first == exited ? $"exited ({_process.ExitCode})" : "kept running")} without printing '{text}'.\nstdout:\n{Tail(Stdout)}\nstderr:\n{Tail(Stderr)}");
     }
 
+    /// <summary>The URL that follows <paramref name="label"/> in a line of the AppHost's output.</summary>
+    public static Uri UrlAfter(string line, string label)
+    {
+        var start = line.IndexOf(label, StringComparison.Ordinal) + label.Length;
+        var end = line.IndexOf(' ', start);
+        return new Uri(end < 0 ? line[start..].Trim() : line[start..end]);
+    }
+
     public async Task WaitForExitAsync(TimeSpan timeout)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);

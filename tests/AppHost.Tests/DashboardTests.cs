@@ -19,8 +19,8 @@ public sealed class DashboardTests
         await using var apphost = AppHostProcess.Start(TestSupport.AspireSystem.NewRunDirectory("dashboard"));
         var loginLine = await apphost.WaitForLineAsync("Login to the dashboard at ", TimeSpan.FromSeconds(120));
         var gatewayLine = await apphost.WaitForLineAsync("Gateway ready: ", TimeSpan.FromSeconds(180));
-        var login = new Uri(loginLine[loginLine.IndexOf("http", StringComparison.Ordinal)..].Trim());
-        var gateway = new Uri(gatewayLine["Gateway ready: ".Length..gatewayLine.IndexOf(' ', "Gateway ready: ".Length)]);
+        var login = AppHostProcess.UrlAfter(loginLine, "Login to the dashboard at ");
+        var gateway = AppHostProcess.UrlAfter(gatewayLine, "Gateway ready: ");
 
         // One job through the system, so the dashboard has its trace.
         using var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromSeconds(60) };

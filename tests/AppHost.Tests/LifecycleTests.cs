@@ -17,7 +17,7 @@ public sealed class LifecycleTests
         var login = await apphost.WaitForLineAsync("Login to the dashboard at ", TimeSpan.FromSeconds(120));
         var gatewayLine = await apphost.WaitForLineAsync("Gateway ready: ", TimeSpan.FromSeconds(180));
 
-        var loginUrl = new Uri(login[(login.IndexOf("http", StringComparison.Ordinal))..].Trim());
+        var loginUrl = AppHostProcess.UrlAfter(login, "Login to the dashboard at ");
         Assert.Equal("/login", loginUrl.AbsolutePath);
         Assert.StartsWith("?t=", loginUrl.Query, StringComparison.Ordinal);
         Assert.Equal(18888, loginUrl.Port);
@@ -25,7 +25,7 @@ public sealed class LifecycleTests
         using var dashboard = await browser.GetAsync(loginUrl, Ct);
         Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
 
-        var gateway = new Uri(gatewayLine["Gateway ready: ".Length..gatewayLine.IndexOf(' ', "Gateway ready: ".Length)]);
+        var gateway = AppHostProcess.UrlAfter(gatewayLine, "Gateway ready: ");
         Assert.Equal(8080, gateway.Port);
         using var http = new HttpClient();
         using var health = await http.GetAsync(new Uri(gateway, "/health"), Ct);

@@ -36,6 +36,11 @@ public sealed class SystemFixture : IAsyncLifetime
         Aspire = await AspireSystem.StartAsync(AspireSystem.NewRunDirectory("apphost"),
             ["--AppHost:Workers=2", "--AppHost:GatewayPort=0", $"--AppHost:Models={Bucket}", $"--AppHost:AdminKey={AdminKey}"],
             configure: null, TestContext.Current.CancellationToken);
+        // ModelSync makes v2 desired as soon as it validated both; tests start once every worker serves it, so a rollout
+        // never overlaps a test that stops or kills a worker.
+        await Aspire.WaitForSnapshotAsync("model-ocr-cls", s => s.State?.Text == "Serving v2"
+            && AspireSystem.Property(s, "model.serving")?.Split(", ").Count(w => w.EndsWith(": v2", StringComparison.Ordinal)) == 2,
+            TimeSpan.FromSeconds(120), TestContext.Current.CancellationToken);
     }
 
     public async ValueTask DisposeAsync()

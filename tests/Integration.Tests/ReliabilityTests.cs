@@ -61,7 +61,8 @@ public sealed class ReliabilityTests(SystemFixture system)
         Assert.Equal(0, report.Lost);
         Assert.Equal(0, report.Duplicated);
         Assert.Equal(160, report.Succeeded);
-        Assert.True(system.Aspire.Restarts("worker", 0) > restartsBefore, "the AppHost restarted the killed worker");
+        // The AppHost's restart policy starts the killed worker again.
+        await system.Aspire.WaitUntilAsync(m => m.Restarts("worker", 0) > restartsBefore, TimeSpan.FromSeconds(90), Ct);
     }
 
     [Fact]
@@ -197,6 +198,7 @@ public sealed class ReliabilityTests(SystemFixture system)
             ledger.Acknowledged(await onA.SubmitAsync("ocr-rec", image));
         }
         var gateway = system.Aspire.Replica("gateway", 0);
+        var restartsBefore = system.Aspire.Restarts(gateway.Id);
         System.Diagnostics.Process.GetProcessById(gateway.ServicePid!.Value).Kill();
         await onA.DisposeAsync();
 
@@ -218,9 +220,10 @@ public sealed class ReliabilityTests(SystemFixture system)
         Assert.Equal(0, report.Duplicated);
         Assert.Equal(40, report.Succeeded);
 
-        // And the killed replica is back.
-        await system.Aspire.WaitUntilAsync(m => m.Replica("gateway", 0) is { IsRunning: true } g && g.Pid != gateway.Pid,
-            TimeSpan.FromSeconds(60), Ct);
+        // And the killed replica is back, serving again.
+        await system.Aspire.WaitUntilAsync(m => m.Restarts(gateway.Id) > restartsBefore, TimeSpan.FromSeconds(90), Ct);
+        await system.Aspire.WaitForHealthyAsync("gateway", TimeSpan.FromSeconds(90), Ct);
+        Assert.NotEqual(gateway.ServicePid, system.Aspire.Current(gateway.Id).ServicePid);
     }
 
     [Fact]

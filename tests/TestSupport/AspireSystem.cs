@@ -344,7 +344,8 @@ public sealed class AspireSystem : IAsyncDisposable
             {
                 foreach (var line in batch)
                 {
-                    lines.Enqueue($"{(line.IsErrorMessage ? "ERR " : "    ")}{line.Content}");
+                    // Without the colours the services write for Aspire's dashboard: CI greps these files for "fail:".
+                    lines.Enqueue($"{(line.IsErrorMessage ? "ERR " : "    ")}{AnsiEscape.Replace(line.Content, "")}");
                     while (lines.Count > 5000 && lines.TryDequeue(out _))
                     {
                     }
@@ -355,6 +356,8 @@ public sealed class AspireSystem : IAsyncDisposable
         {
         }
     }
+
+    private static readonly System.Text.RegularExpressions.Regex AnsiEscape = new(@"\x1B\[[0-9;]*m", System.Text.RegularExpressions.RegexOptions.Compiled);
 
     private Task Changed() => Volatile.Read(ref _changed).Task;
 

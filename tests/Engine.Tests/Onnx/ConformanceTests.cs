@@ -1,4 +1,4 @@
-// Runs the ONNX backend node tests (Debian's libonnx-testdata) through the binding and reports the outcome.
+// Runs the ONNX backend node tests (Debian's libonnx-testdata) through Engine.Onnx and reports the outcome.
 using System.Collections.Concurrent;
 using System.Text;
 using Engine.Onnx;
@@ -35,7 +35,7 @@ public sealed class ConformanceTests(ITestOutputHelper output)
         var passRate = runnable == 0 ? 0 : (double)passed / runnable;
 
         var report = new StringBuilder()
-            .AppendLine($"ONNX node conformance through Engine.Onnx (ONNX Runtime {OnnxRuntimeLibrary.Version}), {NodeTestsRoot}")
+            .AppendLine($"ONNX node conformance through Engine.Onnx (ONNX Runtime {Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()}), {NodeTestsRoot}")
             .AppendLine($"cases: {results.Count}  passed: {passed}  failed: {failed.Count}  skipped: {skipped.Count}  " +
                         $"pass rate among runnable: {passRate:P1}")
             .AppendLine($"tolerance for floating point: |actual - expected| <= {AbsoluteTolerance} + {RelativeTolerance} * |expected|; integers and bools exact")

@@ -97,18 +97,19 @@ public sealed class SessionErrorTests : IDisposable
     }
 
     [Fact]
-    public void Cuda_on_a_cpu_only_runtime_fails_with_a_message_naming_what_is_missing()
+    public void Cuda_on_the_cpu_package_fails_with_a_message_naming_what_is_missing()
     {
-        Assert.SkipWhen(OnnxRuntimeLibrary.AvailableProviders.Contains("CUDAExecutionProvider") && File.Exists(
-            Path.Combine(Path.GetDirectoryName(OnnxRuntimeLibrary.LoadedPath)!, "libonnxruntime_providers_cuda.so")),
-            "This ONNX Runtime has a CUDA provider beside it.");
+        Assert.SkipWhen(Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider"),
+            "This is the GPU build of ONNX Runtime.");
 
         var error = Assert.Throws<OnnxRuntimeException>(() =>
-            InferenceSession.Load(TestPaths.OcrClassifier, new SessionOptions { ExecutionProvider = ExecutionProvider.Cuda }));
+            InferenceSession.Load(TestPaths.OcrClassifier, new SessionOptions { ExecutionProvider = ExecutionProvider.Cuda, DeviceId = 1 }));
 
-        Assert.Contains("CUDA execution provider requested", error.Message);
-        Assert.Contains("libonnxruntime_providers_cuda.so", error.Message);
-        Assert.Contains("CPUExecutionProvider", error.Message);
+        Assert.Equal(OrtErrorCode.EpFail, error.ErrorCode);
+        Assert.Contains("CUDA execution provider requested (device 1) but this is the CPU build of ONNX Runtime 1.31.1", error.Message);
+        Assert.Contains("providers: CPUExecutionProvider", error.Message);
+        Assert.Contains("-p:OnnxRuntimeFlavor=gpu: package Microsoft.ML.OnnxRuntime.Gpu.Linux", error.Message);
+        Assert.Contains("CUDA 13 and cuDNN", error.Message);
         Assert.False(string.IsNullOrWhiteSpace(error.RuntimeMessage));
         TestContext.Current.TestOutputHelper?.WriteLine(error.Message);
     }

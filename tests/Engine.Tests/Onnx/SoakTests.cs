@@ -29,7 +29,7 @@ public sealed class SoakTests(ITestOutputHelper output)
         var allocatedPerRun = (GC.GetAllocatedBytesForCurrentThread() - allocatedBefore) / (double)runs;
 
         var report =
-            $"soak: {runs} runs of models/ocr-cls/1/model.onnx, batch 1, ONNX Runtime {OnnxRuntimeLibrary.Version} (after 1000 warm-up runs)\n" +
+            $"soak: {runs} runs of models/ocr-cls/1/model.onnx, batch 1, ONNX Runtime {Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()} (after 1000 warm-up runs)\n" +
             $"VmRSS before: {before.Rss} kB, after {runs / 2}: {middle.Rss} kB, after {runs}: {after.Rss} kB " +
             $"(growth {after.Rss - before.Rss} kB; second half {after.Rss - middle.Rss} kB)\n" +
             $"managed heap committed: {before.Committed} kB, {middle.Committed} kB, {after.Committed} kB\n" +
