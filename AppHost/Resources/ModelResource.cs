@@ -118,10 +118,10 @@ internal sealed class ModelStatusPublisher(
         var rollout = model.Rollout;
         ResourceStateSnapshot state = model.Desired is not { } desired
             ? new("No valid version", KnownResourceStateStyles.Error)
-            : rollout?.State == ModelRolloutStates.Running
-                ? new($"Rolling out v{rollout.To}", KnownResourceStateStyles.Info)
-                : servingVersions is [var only] && only == desired
-                    ? new($"Serving v{desired}", KnownResourceStateStyles.Success)
+            : servingVersions is [var only] && only == desired
+                ? new($"Serving v{desired}", KnownResourceStateStyles.Success)
+                : rollout?.State == ModelRolloutStates.Running
+                    ? new($"Rolling out v{rollout.To}", KnownResourceStateStyles.Info)
                     : model.Serving.Count == 0
                         ? new($"v{desired}, no worker serving", KnownResourceStateStyles.Warn)
                         : new($"v{desired} desired", KnownResourceStateStyles.Info);

@@ -31,6 +31,9 @@ public static class ModelRolloutStates
     public const string Succeeded = "succeeded";
     public const string RolledBack = "rolled-back";
     public const string Failed = "failed";
+
+    /// <summary>The desired version changed while it ran (a newer version validated, a pin): a new rollout took over.</summary>
+    public const string Superseded = "superseded";
 }
 
 /// <summary>Commands published on <c>worker:{instance}:command</c>.</summary>

@@ -63,6 +63,18 @@ public sealed partial class RolloutCoordinator(
                 await store.SetRolloutAsync(model, rollout with { State = ModelRolloutStates.Succeeded, Finished = time.GetUtcNow() });
                 LogRolledOut(model, desired);
             }
+            else if (rollout is { State: ModelRolloutStates.Running })
+            {
+                // Every worker already serves the desired version, which changed while that rollout ran (v1 judged, a
+                // rollout to it started, then v2 judged): it will never finish, and must not read as running forever.
+                await store.SetRolloutAsync(model, rollout with
+                {
+                    State = ModelRolloutStates.Superseded,
+                    Finished = time.GetUtcNow(),
+                    Message = $"every worker serves version {desired}, now desired",
+                });
+                LogSuperseded(model, rollout.To, desired);
+            }
             return;
         }
 
@@ -150,6 +162,9 @@ public sealed partial class RolloutCoordinator(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Model}: every worker serves version {Version}")]
     private partial void LogRolledOut(string model, int version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Model}: rollout of version {Version} superseded: every worker serves version {Desired}, now desired")]
+    private partial void LogSuperseded(string model, int version, int desired);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Model}: rollout of version {Version} rolled back to {Previous}: {Reason}")]
     private partial void LogRolledBack(string model, int version, int previous, string reason);

@@ -31,7 +31,9 @@ public static class TelemetryExtensions
         var timeout = int.TryParse(builder.Configuration["OTEL_EXPORTER_OTLP_TIMEOUT"], out var configured) ? configured : 3000;
         void Bounded(OpenTelemetry.Exporter.OtlpExporterOptions o) => o.TimeoutMilliseconds = timeout;
         var serviceName = builder.Configuration["OTEL_SERVICE_NAME"] ?? builder.Environment.ApplicationName;
-        var resource = ResourceBuilder.CreateDefault().AddService(serviceName);
+        // The instance id comes from OTEL_RESOURCE_ATTRIBUTES (Aspire sets it per replica), not a random one of the SDK's:
+        // that is how Aspire's dashboard ties a replica's traces, metrics and logs to its row.
+        var resource = ResourceBuilder.CreateDefault().AddService(serviceName, autoGenerateServiceInstanceId: false);
 
         builder.Logging.AddOpenTelemetry(o =>
         {

@@ -48,32 +48,39 @@ public sealed class DashboardTests
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1600, Height = 1000 } });
         page.SetDefaultTimeout(60_000);
 
-        // Resources: every process of the graph Running, each worker replica on a row of its own, the model with its version.
+        // Resources: every process of the graph Running, each worker replica on a row of its own, each model with its version.
         await page.GotoAsync(login.ToString());
         await page.GetByText("gateway", new() { Exact = true }).First.WaitForAsync();
-        await page.GetByText("Serving v1").First.WaitForAsync(new() { Timeout = 120_000 });
+        var model = page.Locator("[role=row]").Filter(new() { HasText = "model-ocr-cls" }).First;
+        await model.GetByText(new System.Text.RegularExpressions.Regex(@"Serving v\s?1")).WaitForAsync(new() { Timeout = 120_000 });
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, "aspire-dashboard-resources.png"), FullPage = true });
-        var resources = await page.InnerTextAsync("body");
-        foreach (var name in new[] { "cache", "messaging", "messaging-epmd", "modelsync", "gateway", "model-ocr-cls" })
+        foreach (var name in new[] { "cache", "messaging", "messaging-epmd", "modelsync", "gateway" })
         {
-            Assert.Contains(name, resources, StringComparison.Ordinal);
+            var row = page.Locator("[role=row]").Filter(new() { Has = page.GetByText(name, new() { Exact = true }) }).First;
+            Assert.Contains("Running", await row.InnerTextAsync(), StringComparison.Ordinal);
         }
-        Assert.True(resources.Split('\n').Count(l => l.StartsWith("worker-", StringComparison.Ordinal) && l.Trim().Length > "worker-".Length) >= 2
-            || System.Text.RegularExpressions.Regex.Matches(resources, @"worker-[a-z0-9]{8}").Select(m => m.Value).Distinct().Count() >= 2,
-            $"two worker replicas on the page:\n{resources}");
-        Assert.True(System.Text.RegularExpressions.Regex.Matches(resources, @"\bRunning\b").Count >= 7, $"at least 7 resources Running:\n{resources}");
+        var workers = page.Locator("[role=row]").Filter(new() { HasTextRegex = new System.Text.RegularExpressions.Regex(@"worker-[a-z0-9]{8}") });
+        Assert.Equal(2, await workers.CountAsync());
+        Assert.All(await workers.AllInnerTextsAsync(), w => Assert.Contains("Running", w, StringComparison.Ordinal));
 
-        // Traces: the job's trace holds spans of the gateway and of a worker.
+        // The model's Roll back command, from its row: confirmed, it answers with ModelSync's problem code (v1 is the only version).
+        await model.Locator("fluent-button[title^='Pin the newest valid version']").First.ClickAsync();
+        await page.GetByText("Roll ocr-cls back to its previous valid version?").WaitForAsync();
+        await page.Locator("fluent-dialog fluent-button").Filter(new() { HasText = "Yes" }).First.ClickAsync();
+        await page.GetByText("no_previous_version: ocr-cls has no valid version older than 1.").First.WaitForAsync(new() { Timeout = 30_000 });
+
+        // Traces: the job's trace holds the gateway's and a worker's spans: submit job → run job, and push job update.
         await page.GotoAsync(new Uri(login, "/traces").ToString());
-        var trace = page.GetByText("submit job").Or(page.GetByText("POST /v1/models/{model}/predict")).First;
+        var trace = page.Locator("[role=row]").Filter(new() { HasText = "worker-" }).Filter(new() { HasText = "gateway (" }).First;
         await trace.WaitForAsync(new() { Timeout = 60_000 });
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, "aspire-dashboard-traces.png"), FullPage = true });
-        await trace.ClickAsync();
+        await trace.GetByText("gateway:").First.ClickAsync();
         await page.GetByText("run job").First.WaitForAsync(new() { Timeout = 60_000 });
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, "aspire-dashboard-trace.png"), FullPage = true });
-        var detail = await page.InnerTextAsync("body");
-        Assert.Contains("gateway", detail, StringComparison.Ordinal);
-        Assert.Contains("worker", detail, StringComparison.Ordinal);
-        Assert.Contains("run job", detail, StringComparison.Ordinal);
+        var spans = page.Locator("[role=row]");
+        foreach (var (span, resource) in new[] { ("submit job", "gateway"), ("run job", "worker-"), ("push job update", "gateway") })
+        {
+            Assert.Contains(resource, await spans.Filter(new() { Has = page.GetByText(span, new() { Exact = true }) }).First.InnerTextAsync(), StringComparison.Ordinal);
+        }
     }
 }

@@ -20,6 +20,9 @@ public sealed class ModelResourceTests(SystemFixture fixture)
         Assert.Equal("2", AspireSystem.Property(serving2, "model.desired"));
         Assert.Equal("v1 valid, v2 valid", AspireSystem.Property(serving2, "model.versions"));
         Assert.Equal(_system.Replicas("worker").Count, AspireSystem.Property(serving2, "model.serving")!.Split(", ").Count(s => s.EndsWith(": v2", StringComparison.Ordinal)));
+        // Whatever rollout the start-up produced (v1 judged first, then v2) has ended; none reads as running forever.
+        await _system.WaitForSnapshotAsync(Resource, s => AspireSystem.Property(s, "model.rollout") is { } r && !r.StartsWith("running", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(30), Ct);
 
         var rollback = await _system.App.ResourceCommands.ExecuteCommandAsync(Resource, "rollback", Ct);
         Assert.True(rollback.Success, rollback.Message);
