@@ -108,7 +108,7 @@ internal sealed class ModelStatusPublisher(
         log.LogDebug("Model status publishing stopped");
     }
 
-    internal static CustomResourceSnapshot Describe(CustomResourceSnapshot snapshot, AdminModelView? model)
+    internal static CustomResourceSnapshot Describe(CustomResourceSnapshot snapshot, AdminModel? model)
     {
         if (model is null)
         {
@@ -156,7 +156,7 @@ internal sealed class ModelAdminClient(EndpointReference modelsync, string admin
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
-    public async Task<IReadOnlyList<AdminModelView>?> ListAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<AdminModel>?> ListAsync(CancellationToken cancellationToken)
     {
         if (!modelsync.IsAllocated)
         {
@@ -166,7 +166,7 @@ internal sealed class ModelAdminClient(EndpointReference modelsync, string admin
         {
             using var request = Request(HttpMethod.Get, "admin/models");
             using var response = await _http.SendAsync(request, cancellationToken);
-            return response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<AdminModelView[]>(Json, cancellationToken) : null;
+            return response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<AdminModel[]>(Json, cancellationToken) : null;
         }
         catch (Exception e) when (e is HttpRequestException or JsonException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {
@@ -186,7 +186,7 @@ internal sealed class ModelAdminClient(EndpointReference modelsync, string admin
     }
 
     /// <summary>ModelSync's answer as a command result: success with a sentence, or the problem's stable code and detail.</summary>
-    private async Task<ExecuteCommandResult> CommandAsync(string path, Func<AdminModelView, string> success, CancellationToken cancellationToken)
+    private async Task<ExecuteCommandResult> CommandAsync(string path, Func<AdminModel, string> success, CancellationToken cancellationToken)
     {
         if (!modelsync.IsAllocated)
         {
@@ -198,7 +198,7 @@ internal sealed class ModelAdminClient(EndpointReference modelsync, string admin
             using var response = await _http.SendAsync(request, cancellationToken);
             if (response.IsSuccessStatusCode)
             {
-                var model = await response.Content.ReadFromJsonAsync<AdminModelView>(Json, cancellationToken);
+                var model = await response.Content.ReadFromJsonAsync<AdminModel>(Json, cancellationToken);
                 return CommandResults.Success(success(model!));
             }
             var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Json, cancellationToken);
@@ -219,12 +219,3 @@ internal sealed class ModelAdminClient(EndpointReference modelsync, string admin
         return request;
     }
 }
-
-/// <summary>The parts of ModelSync's <c>AdminModel</c> the dashboard shows.</summary>
-internal sealed record AdminModelView(
-    string Name,
-    Dictionary<int, ModelVersionState> Versions,
-    int? Desired,
-    int? Pinned,
-    Dictionary<string, int?> Serving,
-    ModelRolloutState? Rollout);

@@ -10,15 +10,6 @@ using ModelSync.Models;
 
 namespace ModelSync.Admin;
 
-public sealed record AdminModel(
-    string Name,
-    IReadOnlyDictionary<int, ModelVersionState> Versions,
-    int? Desired,
-    int? Pinned,
-    IReadOnlyDictionary<string, int?> Serving,
-    ModelRolloutState? Rollout,
-    IReadOnlyList<ModelRolloutState> History);
-
 public static class ModelAdminApi
 {
     public const string KeyHeader = "X-Admin-Key";

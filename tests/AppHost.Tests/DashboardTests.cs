@@ -6,21 +6,16 @@ namespace AppHost.Tests;
 /// <summary>
 /// Aspire's dashboard as a user opens it: the login link the AppHost prints, in real headless Chromium (Debian's),
 /// showing the graph's resources, a job's trace across gateway and worker, and the model resources with their commands.
+/// Run by <see cref="LifecycleTests"/> on the AppHost that `dotnet run --project AppHost` started (one start for both).
 /// </summary>
-public sealed class DashboardTests
+internal static class DashboardPage
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private static string Screenshots => Directory.CreateDirectory(Path.Combine(Projects.RepositoryInfo.Root, "artifacts", "screenshots")).FullName;
 
-    [Fact]
-    public async Task Login_link_shows_every_resource_running_a_jobs_trace_and_the_model_with_its_version()
+    public static async Task ShowsEveryResourceAJobsTraceAndTheModelCommandsAsync(Uri login, Uri gateway)
     {
-        await using var apphost = AppHostProcess.Start(TestSupport.AspireSystem.NewRunDirectory("dashboard"));
-        var loginLine = await apphost.WaitForLineAsync("Login to the dashboard at ", TimeSpan.FromSeconds(120));
-        var gatewayLine = await apphost.WaitForLineAsync("Gateway ready: ", TimeSpan.FromSeconds(180));
-        var login = AppHostProcess.UrlAfter(loginLine, "Login to the dashboard at ");
-        var gateway = AppHostProcess.UrlAfter(gatewayLine, "Gateway ready: ");
 
         // One job through the system, so the dashboard has its trace.
         using var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromSeconds(60) };

@@ -10,7 +10,7 @@ public sealed class LifecycleTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task Dotnet_run_prints_the_dashboard_login_and_the_gateway_and_sigterm_leaves_no_process_behind()
+    public async Task Dotnet_run_prints_the_dashboard_login_whose_page_shows_the_graph_a_jobs_trace_and_the_model_commands_and_sigterm_leaves_no_process()
     {
         var run = AspireSystem.NewRunDirectory("cli");
         await using var apphost = AppHostProcess.DotnetRun(run);
@@ -32,6 +32,8 @@ public sealed class LifecycleTests
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         // redis, epmd, beam.smp, modelsync, 2 workers, a gateway (and the dotnet hosts Aspire runs the projects in)
         Assert.True(ChildProcesses.WithMarker(run).Count >= 7, $"expected at least 7 processes of this run, found {ChildProcesses.WithMarker(run).Count}");
+
+        await DashboardPage.ShowsEveryResourceAJobsTraceAndTheModelCommandsAsync(loginUrl, gateway);
 
         var stopped = await apphost.StopAsync(ChildProcesses.SigTerm, TimeSpan.FromSeconds(60));
         TestContext.Current.TestOutputHelper?.WriteLine($"SIGTERM → exited after {stopped.TotalSeconds:0.0} s");

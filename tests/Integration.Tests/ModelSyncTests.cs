@@ -141,7 +141,7 @@ public sealed class ModelSyncTests(SystemFixture system) : IDisposable
         File.WriteAllBytes(onnx, new byte[new FileInfo(onnx).Length]);
         await PostAsync($"/admin/models/{name}/pin/2");
 
-        // RolloutTimeout is 60 s by default.
+        // The fixture sets ModelSync__RolloutTimeout (60 s by default) to SystemFixture.RolloutTimeout.
         var failed = await WaitForAsync(m => m.History.Any(r => r is { State: "rolled-back", To: 2 }), name, TimeSpan.FromSeconds(100));
         Assert.Equal(1, failed.Pinned);
         Assert.Contains("was not ready with version 2", failed.History.First(r => r.To == 2).Message, StringComparison.Ordinal);

@@ -18,6 +18,10 @@ public sealed class SystemFixture : IAsyncLifetime
     public const int MaxQueueLength = 300;
     public const int DeliveryLimit = 2;
 
+    /// <summary>How long ModelSync waits for a drained worker to come back with a new version (60 s by default): a worker
+    /// restarts in under 10 s here, and the test of a version no worker can load waits this long.</summary>
+    public static readonly TimeSpan RolloutTimeout = TimeSpan.FromSeconds(25);
+
     /// <summary>Workers' Worker:HangTimeout: short, so the hang test is quick; well above any real batch here.</summary>
     public static readonly TimeSpan HangTimeout = TimeSpan.FromSeconds(8);
 
@@ -54,6 +58,7 @@ public sealed class SystemFixture : IAsyncLifetime
             $"--AppHost:ServiceEnvironment:Jobs__MaxQueueLength={MaxQueueLength}",
             $"--AppHost:ServiceEnvironment:Jobs__DeliveryLimit={DeliveryLimit}",
             $"--AppHost:ServiceEnvironment:Worker__HangTimeout={HangTimeout}",
+            $"--AppHost:ServiceEnvironment:ModelSync__RolloutTimeout={RolloutTimeout}",
             "--AppHost:ServiceEnvironment:OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
             "--AppHost:ServiceEnvironment:OTEL_BSP_SCHEDULE_DELAY=500",
             $"--AppHost:ServiceEnvironment:OTEL_EXPORTER_OTLP_ENDPOINT={Otlp.Endpoint}",

@@ -27,7 +27,10 @@ const signalR = require(path.join(process.env.NODE_DEPS, "node_modules", "@micro
   } catch (e) {
     console.log(JSON.stringify({ event: "Error", message: e.message }));
   }
-  await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error("no final update within 60 s")), 60000))]);
+  let timer;
+  const timeout = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error("no final update within 60 s")), 60000); });
+  await Promise.race([done, timeout]);
+  clearTimeout(timer); // a pending timer would keep Node running for its full minute
   await connection.stop();
 })().catch((e) => {
   console.error(e.stack || String(e));
