@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Cost per job of the whole system, from counters rather than timings (so it stays meaningful on a loaded machine).
 
-  cost.py snapshot APPHOST_LOG > snap.json        the AppHost's resource table names every pid and endpoint
+  cost.py snapshot APPHOST_LOG > snap.json        the AppHost's resource table names every replica's pid and endpoint
   cost.py diff BEFORE.json AFTER.json MODEL       per job: CPU ms per resource (process tree), managed bytes
                                                   allocated (gateway, workers), Redis commands by name
 
@@ -75,7 +75,7 @@ def snapshot(log):
         snap["cpu_ticks"][name] = tree_ticks(row["pid"], table)
         if name.startswith(("gateway", "worker")) and row["endpoint"].startswith("http"):
             snap["metrics"][name] = metrics(row["endpoint"])
-        if name == "cache":
+        if name == "cache" or name.startswith("cache-"):  # Aspire names a replica cache-<suffix>
             snap["redis"] = redis_stats(row["endpoint"])
     return snap
 

@@ -74,7 +74,8 @@ internal sealed class RestartPolicyService(
                 var replica = _replicas.GetOrAdd(change.ResourceId, id => new Replica(id, policy));
                 var snapshot = change.Snapshot;
                 var state = snapshot.State?.Text;
-                var wasRunning = replica.State == KnownResourceStates.Running;
+                var previous = replica.State;
+                var wasRunning = previous == KnownResourceStates.Running;
                 replica.State = state;
                 replica.Pid = snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value as int?;
                 replica.Url = snapshot.EnvironmentVariables.FirstOrDefault(v => v.Name == "ASPNETCORE_URLS")?.Value?.Split(';')[0];
@@ -86,9 +87,15 @@ internal sealed class RestartPolicyService(
                     replica.RunningSince = DateTimeOffset.UtcNow;
                 }
                 // Straight from Running to an end state: the process ended by itself. Aspire's Stop passes through Stopping.
+                // DCP could not (re)create the process — e.g. a Start that raced another command: try again, backing off.
+                if (state == KnownResourceStates.FailedToStart && previous != KnownResourceStates.FailedToStart)
+                {
+                    _ = RestartAsync(replica, KnownResourceCommands.StartCommand, "failed to start", stoppingToken);
+                }
                 if (state is "Finished" or "Exited" && wasRunning)
                 {
-                    _ = RestartAsync(replica, KnownResourceCommands.StartCommand, $"exited with code {snapshot.ExitCode}", stoppingToken);
+                    _ = RestartAsync(replica, KnownResourceCommands.StartCommand, $"exited with code {snapshot.ExitCode}", stoppingToken,
+                        orderly: snapshot.ExitCode == 0);
                 }
             }
         }
@@ -188,7 +195,8 @@ internal sealed class RestartPolicyService(
         }
     }
 
-    private async Task RestartAsync(Replica replica, string command, string reason, CancellationToken stoppingToken)
+    /// <param name="orderly">The process exited 0 (a worker drained for a rollout): started again at once, never backed off.</param>
+    private async Task RestartAsync(Replica replica, string command, string reason, CancellationToken stoppingToken, bool orderly = false)
     {
         if (lifetime.ApplicationStopping.IsCancellationRequested || replica.Restarting)
         {
@@ -197,7 +205,7 @@ internal sealed class RestartPolicyService(
         replica.Restarting = true;
         var restarts = Interlocked.Increment(ref replica.Restarts);
         // Back off 1, 2, 4 … 30 s while a replica keeps failing soon after it starts (Kubernetes' CrashLoopBackOff).
-        replica.CrashLoop = DateTimeOffset.UtcNow - replica.RunningSince > StableRun ? 0 : replica.CrashLoop + 1;
+        replica.CrashLoop = orderly || DateTimeOffset.UtcNow - replica.RunningSince > StableRun ? 0 : replica.CrashLoop + 1;
         var delay = TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, Math.Max(0, replica.CrashLoop - 1))));
         var message = $"{replica.Id} (pid {replica.Pid}) {reason}: restarting it (restart {restarts})";
         log.LogWarning("{Message}", message);
@@ -205,6 +213,12 @@ internal sealed class RestartPolicyService(
         try
         {
             await Task.Delay(delay, stoppingToken);
+            // Someone else may have acted meanwhile (Start or Stop from the dashboard): a start only follows an end by itself.
+            if (command == KnownResourceCommands.StartCommand && replica.State is not ("Finished" or "Exited" or "FailedToStart"))
+            {
+                replica.Restarting = false;
+                return;
+            }
             var result = await commands.ExecuteCommandAsync(replica.Id, command, stoppingToken);
             if (!result.Success)
             {

@@ -137,21 +137,50 @@ public sealed class AspireSystem : IAsyncDisposable
 
     public int TotalRestarts(string resource) => Replicas(resource).Sum(r => Restarts(r.Id));
 
-    public Task StopReplicaAsync(string resource, int index) => CommandAsync(Replica(resource, index).Id, KnownResourceCommands.StopCommand);
+    /// <summary>Stops a replica with Aspire's Stop command, once it runs (one that the restart policy is starting again is waited for).</summary>
+    public async Task StopReplicaAsync(string resource, int index)
+    {
+        var id = Replica(resource, index).Id;
+        await WaitUntilAsync(s => s.Current(id).IsRunning, TimeSpan.FromSeconds(90), _stop.Token);
+        await CommandAsync(id, KnownResourceCommands.StopCommand);
+    }
 
-    public Task StartReplicaAsync(string resource, int index) => CommandAsync(Replica(resource, index).Id, KnownResourceCommands.StartCommand);
+    /// <summary>Starts a stopped replica with Aspire's Start command (nothing to do when it already runs again).</summary>
+    public async Task StartReplicaAsync(string resource, int index)
+    {
+        var id = Replica(resource, index).Id;
+        if (!Current(id).IsRunning)
+        {
+            await CommandAsync(id, KnownResourceCommands.StartCommand);
+        }
+    }
 
-    public Task RestartReplicaAsync(string resource, int index) => CommandAsync(Replica(resource, index).Id, KnownResourceCommands.RestartCommand);
+    public async Task RestartReplicaAsync(string resource, int index)
+    {
+        var id = Replica(resource, index).Id;
+        await WaitUntilAsync(s => s.Current(id).IsRunning, TimeSpan.FromSeconds(90), _stop.Token);
+        await CommandAsync(id, KnownResourceCommands.RestartCommand);
+    }
 
     /// <summary>Runs one of Aspire's resource commands (what the dashboard's buttons do) and throws if it failed.</summary>
     public async Task CommandAsync(string id, string command, InteractionInputCollection? arguments = null)
     {
-        var result = arguments is null
-            ? await App.ResourceCommands.ExecuteCommandAsync(id, command, _stop.Token)
-            : await App.ResourceCommands.ExecuteCommandAsync(id, command, arguments, _stop.Token);
-        if (!result.Success)
+        for (var attempt = 1; ; attempt++)
         {
-            throw new InvalidOperationException($"{command} on {id} failed: {result.Message}");
+            var result = arguments is null
+                ? await App.ResourceCommands.ExecuteCommandAsync(id, command, _stop.Token)
+                : await App.ResourceCommands.ExecuteCommandAsync(id, command, arguments, _stop.Token);
+            if (result.Success)
+            {
+                return;
+            }
+            // While Aspire re-creates a replica that is starting again, DCP briefly knows no such executable ("NotFound"):
+            // the dashboard's button would say so and work when pressed again a moment later; so does this.
+            if (attempt == 5 || result.Message?.Contains("NotFound", StringComparison.Ordinal) != true)
+            {
+                throw new InvalidOperationException($"{command} on {id} failed: {result.Message}");
+            }
+            await Task.Delay(TimeSpan.FromSeconds(1), _stop.Token);
         }
     }
 
