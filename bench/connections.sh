@@ -50,7 +50,7 @@ cleanup() {
 trap cleanup EXIT
 
 log "starting the AppHost: 1 gateway, $WORKERS workers"
-apphost_start "$REL" "$RUN/apphost.log" 180 --gateway-port 0 --gateways 1 --workers "$WORKERS" --dashboard-port 0
+apphost_start "$REL" "$RUN/apphost.log" 180 --gateway-port 0 --gateways 1 --workers "$WORKERS"
 # The AppHost's resource table: "  gateway   Project   Running  pid 1234   http://…" (setsid execs: the pid is the gateway's own).
 PID=$(grep -m1 -E '^  gateway[^ :]*[[:space:]]+[A-Za-z]+[[:space:]]+[A-Za-z]+[[:space:]]+pid [0-9]+' "$RUN/apphost.log" | sed -E 's/.* pid ([0-9]+).*/\1/')
 [[ -r /proc/$PID/status ]] || { log "gateway pid not found in the AppHost's output"; exit 1; }
