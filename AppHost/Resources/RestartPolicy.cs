@@ -86,12 +86,12 @@ internal sealed class RestartPolicyService(
                     replica.Restarting = false;
                     replica.RunningSince = DateTimeOffset.UtcNow;
                 }
-                // Straight from Running to an end state: the process ended by itself. Aspire's Stop passes through Stopping.
                 // DCP could not (re)create the process — e.g. a Start that raced another command: try again, backing off.
                 if (state == KnownResourceStates.FailedToStart && previous != KnownResourceStates.FailedToStart)
                 {
                     _ = RestartAsync(replica, KnownResourceCommands.StartCommand, "failed to start", stoppingToken);
                 }
+                // Straight from Running to an end state: the process ended by itself. Aspire's Stop passes through Stopping.
                 if (state is "Finished" or "Exited" && wasRunning)
                 {
                     _ = RestartAsync(replica, KnownResourceCommands.StartCommand, $"exited with code {snapshot.ExitCode}", stoppingToken,
