@@ -31,6 +31,12 @@ public sealed class GatewayOptions
 
     /// <summary>Longest <c>?wait=</c> of a job read.</summary>
     public TimeSpan MaxWait { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How long a model may have no live worker serving it before new jobs for it are refused (<c>503 model_unavailable</c>)
+    /// rather than queued to wait out their deadline; long enough for workers to start or roll over. Queued jobs stay queued.
+    /// </summary>
+    public TimeSpan ModelUnavailableGrace { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>Options a client may give with a job.</summary>
@@ -63,6 +69,23 @@ public sealed class JobSubmitter(
             ? info
             : throw new SubmissionException(404, ProblemCodes.ModelNotFound, $"There is no model named '{model}'. GET /v1/models lists them.");
     }
+
+    /// <summary>
+    /// Refuses a job for a model no live worker has served for longer than <see cref="GatewayOptions.ModelUnavailableGrace"/>
+    /// (checked again against the heartbeats before refusing: a worker may have come back since the last refresh).
+    /// </summary>
+    public async Task EnsureServedAsync(string model)
+    {
+        var grace = gatewayOptions.Value.ModelUnavailableGrace;
+        if (models.Unserved(model) is { } unserved && unserved.For > grace && !await models.IsServedNowAsync(model))
+        {
+            throw new SubmissionException(503, ProblemCodes.ModelUnavailable, string.Create(CultureInfo.InvariantCulture,
+                $"No live worker has served '{model}' for {unserved.For.TotalSeconds:0} s ({unserved.Reason}); new jobs for it are refused until one does. GET /v1/models shows when it is ready."),
+                UnavailableRetryAfter);
+        }
+    }
+
+    private static readonly TimeSpan UnavailableRetryAfter = TimeSpan.FromSeconds(5);
 
     /// <summary>What the bytes are: an image (sniffed from magic bytes, never from a header) or an OIP JSON request.</summary>
     /// <param name="inputValidated">The caller already parsed the OIP request (the OIP endpoint): don't parse it twice.</param>
@@ -133,6 +156,7 @@ public sealed class JobSubmitter(
         Action<JobRecord>? beforePublish, bool inputValidated)
     {
         var info = ValidateModel(model);
+        await EnsureServedAsync(model);
         var kind = ClassifyInput(info, input.Span, inputValidated);
         var timeout = ResolveTimeout(options);
         if (options?.IdempotencyKey is { Length: > MaxIdempotencyKeyLength or 0 })

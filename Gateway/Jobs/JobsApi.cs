@@ -25,8 +25,12 @@ public static class JobsApi
         return app;
     }
 
-    /// <summary>A model in the bucket; <c>ServingVersions</c> come from live worker heartbeats, <c>Ready</c> when some worker serves it.</summary>
-    public sealed record ModelSummary(string Name, string Task, IReadOnlyList<int> Versions, int LatestVersion, IReadOnlyList<int> ServingVersions, bool Ready);
+    /// <summary>
+    /// A model in the bucket; <c>ServingVersions</c> come from live worker heartbeats, <c>Ready</c> when some worker consuming
+    /// jobs serves it, and <c>Reason</c> says why not when it is not ready.
+    /// </summary>
+    public sealed record ModelSummary(
+        string Name, string Task, IReadOnlyList<int> Versions, int LatestVersion, IReadOnlyList<int> ServingVersions, bool Ready, string? Reason = null);
 
     private static async Task<Ok<List<ModelSummary>>> ListModels(ModelCatalog catalog, IConnectionMultiplexer redis)
     {
@@ -44,7 +48,8 @@ public static class JobsApi
             var serving = workers.Where(w => w.Ready)
                 .SelectMany(w => w.Models).Where(x => x.Model == m.Name)
                 .Select(x => int.TryParse(x.Version, out var v) ? v : 0).Distinct().Order().ToList();
-            return new ModelSummary(m.Name, m.Task, m.Versions, m.LatestVersion, serving, serving.Count > 0);
+            var reason = ModelCatalog.UnavailableReason(m.Name, m.Desired, workers, anyReady: true);
+            return new ModelSummary(m.Name, m.Task, m.Versions, m.LatestVersion, serving, reason is null, reason);
         }).ToList());
     }
 
@@ -165,6 +170,7 @@ public static class JobsApi
         try
         {
             submitter.ValidateModel(model);
+            await submitter.EnsureServedAsync(model); // before reading a body that could not run anyway
             body = await ReadBodyAsync(request, options.MaxInputBytes, cancellationToken);
             timeout = double.TryParse(request.Query["timeout"], System.Globalization.CultureInfo.InvariantCulture, out var t) ? t : null;
             if (request.Query.ContainsKey("timeout") && timeout is null)

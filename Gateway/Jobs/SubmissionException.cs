@@ -15,6 +15,7 @@ public static class ProblemCodes
 {
     public const string InvalidModelName = "invalid_model_name";
     public const string ModelNotFound = "model_not_found";
+    public const string ModelUnavailable = "model_unavailable";
     public const string PayloadTooLarge = "payload_too_large";
     public const string EmptyBody = "empty_body";
     public const string UnsupportedMediaType = "unsupported_media_type";

@@ -21,10 +21,15 @@ public sealed record ModelInfo(string Name, string Task, IReadOnlyList<int> Vers
 /// a version ModelSync found valid (its manifest stored beside the verdict). The gateway never reads the bucket itself, so
 /// it needs neither bucket access nor credentials, and it agrees with ModelSync and the workers on which models exist.
 /// </summary>
-public sealed partial class ModelCatalog(IConnectionMultiplexer redis, ILogger<ModelCatalog> log) : BackgroundService
+/// <para>
+/// Each refresh also reads the workers' heartbeats and notes since when no live worker has served each model, so a job for
+/// a model nobody serves can be refused (<c>503 model_unavailable</c>) instead of waiting out its deadline.
+/// </para>
+public sealed partial class ModelCatalog(IConnectionMultiplexer redis, TimeProvider time, ILogger<ModelCatalog> log) : BackgroundService
 {
     private static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(2);
     private volatile IReadOnlyDictionary<string, ModelInfo> _models = new Dictionary<string, ModelInfo>();
+    private volatile IReadOnlyDictionary<string, (DateTimeOffset Since, string Reason)> _unserved = new Dictionary<string, (DateTimeOffset, string)>();
 
     public IReadOnlyCollection<ModelInfo> All => _models.Values.OrderBy(m => m.Name, StringComparer.Ordinal).ToList();
 
@@ -68,8 +73,58 @@ public sealed partial class ModelCatalog(IConnectionMultiplexer redis, ILogger<M
             models[read.Name] = new ModelInfo(read.Name, task, [.. manifests.Select(m => m.Version)], manifest, desired);
         }
 
+        var workers = await WorkerDirectory.ReadAsync(redis);
+        var now = time.GetUtcNow();
+        var previous = _unserved;
+        var unserved = new Dictionary<string, (DateTimeOffset, string)>(StringComparer.Ordinal);
+        foreach (var model in models.Values)
+        {
+            if (UnavailableReason(model.Name, model.Desired, workers, anyReady: false) is { } reason)
+            {
+                unserved[model.Name] = (previous.TryGetValue(model.Name, out var seen) ? seen.Since : now, reason);
+            }
+        }
+
         _models = models;
+        _unserved = unserved;
         IsSynced = await synced;
+    }
+
+    /// <summary>How long no live worker has served <paramref name="model"/> and why, as of the last refresh; null while one does.</summary>
+    public (TimeSpan For, string Reason)? Unserved(string model) =>
+        _unserved.TryGetValue(model, out var unserved) ? (time.GetUtcNow() - unserved.Since, unserved.Reason) : null;
+
+    /// <summary>Whether a live worker serves <paramref name="model"/> now (one Redis read); true when Redis cannot say.</summary>
+    public async Task<bool> IsServedNowAsync(string model)
+    {
+        try
+        {
+            return UnavailableReason(model, null, await WorkerDirectory.ReadAsync(redis), anyReady: false) is null;
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            return true; // the job store is down too: that answer (503 store_unavailable) is the one to give
+        }
+    }
+
+    /// <summary>
+    /// Why no live worker serves <paramref name="model"/>, or null when one does: with <paramref name="anyReady"/> only a
+    /// worker consuming jobs counts (readiness); without, a worker that has loaded it and is about to consume counts too.
+    /// </summary>
+    public static string? UnavailableReason(string model, int? desired, IReadOnlyList<WorkerHeartbeatInfo> workers, bool anyReady)
+    {
+        var loaded = workers.Where(w => w.Models.Any(m => m.Model == model)).ToList();
+        if (loaded.Count > 0 && (!anyReady || loaded.Any(w => w.Ready)))
+        {
+            return null;
+        }
+        if (workers.Count == 0)
+        {
+            return "no worker is running";
+        }
+        return loaded.Count > 0
+            ? "the workers that loaded it are not consuming jobs yet"
+            : $"none of the {workers.Count} live worker(s) serves it{(desired is { } d ? $" (version {d} is desired)" : "")}";
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -84,9 +84,24 @@ public static class OpenInferenceApi
         {
             return NotFound(model, version);
         }
-        var serving = (await ServingVersionsAsync(redis)).GetValueOrDefault(info.Name) ?? [];
-        var wanted = version ?? (info.Desired ?? info.LatestVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return serving.Contains(wanted) ? TypedResults.Ok() : Error(400, $"model '{model}' version {wanted} is not being served by any worker");
+        IReadOnlyList<WorkerHeartbeatInfo> workers;
+        try
+        {
+            workers = await WorkerDirectory.ReadAsync(redis);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            workers = []; // unknown while Redis is down: nothing can be queued either
+        }
+        // Without a version, ready when a job sent now would run (any version a worker consuming jobs serves).
+        var consuming = workers.Where(w => w.Ready).SelectMany(w => w.Models).Where(m => m.Model == info.Name).Select(m => m.Version).ToList();
+        if (version is null ? consuming.Count > 0 : consuming.Contains(version))
+        {
+            return TypedResults.Ok();
+        }
+        // OIP: 200 means ready, a 4xx not ready; the body says why.
+        var why = ModelCatalog.UnavailableReason(info.Name, info.Desired, workers, anyReady: true) ?? $"no worker consuming jobs serves version {version}";
+        return Error(400, version is null ? $"model '{model}' is not ready: {why}" : $"model '{model}' version {version} is not ready: {why}");
     }
 
     private static async Task<IResult> Infer(
@@ -161,6 +176,10 @@ public static class OpenInferenceApi
         }
         catch (SubmissionException e)
         {
+            if (e.RetryAfter is { } retry)
+            {
+                request.HttpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
             return Error(e.Status is 404 or 413 or 429 or 503 ? e.Status : 400, e.Message);
         }
         finally

@@ -69,6 +69,11 @@ public static class ModelAdminApi
             return Problem(StatusCodes.Status404NotFound, "version_not_found", $"{name} has no published version {version}.");
         }
 
+        if (state.IsRemoved)
+        {
+            return Problem(StatusCodes.Status409Conflict, "version_removed", $"{name} version {version} is no longer published in the bucket ({state.Reason}).");
+        }
+
         if (!state.IsValid)
         {
             return Problem(StatusCodes.Status409Conflict, "version_invalid", $"{name} version {version} is invalid: {state.Reason}");
@@ -107,7 +112,8 @@ public static class ModelAdminApi
         await store.GetPinnedAsync(name),
         workers.Where(w => w.Hosts(name)).ToDictionary(w => w.Instance, w => w.Models.TryGetValue(name, out var v) ? (int?)v : null),
         await store.GetRolloutAsync(name),
-        await store.GetRolloutHistoryAsync(name));
+        await store.GetRolloutHistoryAsync(name),
+        workers.Where(w => w.Fallbacks?.ContainsKey(name) == true).ToDictionary(w => w.Instance, w => w.Fallbacks![name]));
 
     private static ProblemHttpResult Problem(int status, string code, string detail) =>
         TypedResults.Problem(detail: detail, statusCode: status, extensions: new Dictionary<string, object?> { ["code"] = code });

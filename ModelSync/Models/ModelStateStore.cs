@@ -10,7 +10,10 @@ namespace ModelSync.Models;
 
 /// <summary>A live worker replica as its heartbeat describes it.</summary>
 /// <param name="Serves">Models the worker is configured for; empty means every model in the bucket.</param>
-public sealed record WorkerView(string Instance, long Pid, bool Ready, IReadOnlyDictionary<string, int> Models, IReadOnlyList<string> Serves)
+/// <param name="Fallbacks">Per model, why the worker serves another version than it was told to (that one could not be fetched).</param>
+public sealed record WorkerView(
+    string Instance, long Pid, bool Ready, IReadOnlyDictionary<string, int> Models, IReadOnlyList<string> Serves,
+    IReadOnlyDictionary<string, string>? Fallbacks = null)
 {
     /// <summary>Whether this worker is expected to run <paramref name="model"/>.</summary>
     public bool Hosts(string model) => Serves.Count == 0 ? true : Serves.Contains(model, StringComparer.Ordinal);
@@ -43,6 +46,9 @@ public sealed class ModelStateStore(IConnectionMultiplexer redis)
     public Task SetManifestAsync(string model, int version, string json) =>
         Db.HashSetAsync(RedisKeys.ModelManifests(model), version.ToString(CultureInfo.InvariantCulture), json);
 
+    public Task DeleteManifestAsync(string model, int version) =>
+        Db.HashDeleteAsync(RedisKeys.ModelManifests(model), version.ToString(CultureInfo.InvariantCulture));
+
     public async Task<IReadOnlySet<int>> GetManifestVersionsAsync(string model) =>
         (await Db.HashKeysAsync(RedisKeys.ModelManifests(model)))
             .Select(v => int.Parse((string)v!, CultureInfo.InvariantCulture)).ToHashSet();
@@ -56,10 +62,15 @@ public sealed class ModelStateStore(IConnectionMultiplexer redis)
     public Task SetDesiredAsync(string model, int version) =>
         Db.StringSetAsync(RedisKeys.ModelDesired(model), version.ToString(CultureInfo.InvariantCulture));
 
+    /// <summary>No valid version left: workers serve the model no more, gateways stop listing it.</summary>
+    public Task DeleteDesiredAsync(string model) => Db.KeyDeleteAsync(RedisKeys.ModelDesired(model));
+
     public async Task<int?> GetPinnedAsync(string model) => ParseVersion(await Db.StringGetAsync(RedisKeys.ModelPinned(model)));
 
     public Task SetPinnedAsync(string model, int version) =>
         Db.StringSetAsync(RedisKeys.ModelPinned(model), version.ToString(CultureInfo.InvariantCulture));
+
+    public Task DeletePinnedAsync(string model) => Db.KeyDeleteAsync(RedisKeys.ModelPinned(model));
 
     public async Task<ModelRolloutState?> GetRolloutAsync(string model) =>
         await Db.StringGetAsync(RedisKeys.ModelRollout(model)) is { HasValue: true } value
@@ -76,6 +87,13 @@ public sealed class ModelStateStore(IConnectionMultiplexer redis)
             await Db.ListLeftPushAsync(RedisKeys.ModelRolloutHistory(model), json);
             await Db.ListTrimAsync(RedisKeys.ModelRolloutHistory(model), 0, HistoryLength - 1);
         }
+    }
+
+    /// <summary>Adds an event that is not a rollout (a pin lifted) to the model's history, leaving the current rollout alone.</summary>
+    public async Task AddRolloutEventAsync(string model, ModelRolloutState rollout)
+    {
+        await Db.ListLeftPushAsync(RedisKeys.ModelRolloutHistory(model), JsonSerializer.Serialize(rollout, Json));
+        await Db.ListTrimAsync(RedisKeys.ModelRolloutHistory(model), 0, HistoryLength - 1);
     }
 
     public const int HistoryLength = 20;
@@ -108,10 +126,23 @@ public sealed class ModelStateStore(IConnectionMultiplexer redis)
                 long.TryParse(fields.GetValueOrDefault("pid"), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : 0,
                 fields.GetValueOrDefault("ready") == "1",
                 models,
-                (fields.GetValueOrDefault("serves") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries)));
+                (fields.GetValueOrDefault("serves") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries),
+                ParseFallbacks(fields.GetValueOrDefault("fallbacks"))));
         }
 
         return workers;
+    }
+
+    private static IReadOnlyDictionary<string, string>? ParseFallbacks(string? json)
+    {
+        try
+        {
+            return string.IsNullOrEmpty(json) ? null : JsonSerializer.Deserialize<Dictionary<string, string>>(json, Json);
+        }
+        catch (JsonException)
+        {
+            return null; // a worker of another build: its versions still show in "models"
+        }
     }
 
     private static int? ParseVersion(RedisValue value) =>

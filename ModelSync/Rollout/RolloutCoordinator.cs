@@ -47,12 +47,23 @@ public sealed partial class RolloutCoordinator(
     /// <summary>Moves at most one worker of <paramref name="model"/> to the desired version.</summary>
     private async Task ReconcileAsync(string model, CancellationToken cancellationToken)
     {
+        var rollout = await store.GetRolloutAsync(model);
         if (await store.GetDesiredAsync(model) is not { } desired)
         {
+            if (rollout is { State: ModelRolloutStates.Running })
+            {
+                // Withdrawn meanwhile (no valid version is published any more): there is nothing left to roll towards.
+                await store.SetRolloutAsync(model, rollout with
+                {
+                    State = ModelRolloutStates.Superseded,
+                    Finished = time.GetUtcNow(),
+                    Message = $"no valid version of {model} is published any more",
+                });
+                LogWithdrawn(model, rollout.To);
+            }
             return;
         }
 
-        var rollout = await store.GetRolloutAsync(model);
         var workers = await store.ListWorkersAsync();
         // A worker not ready yet is still loading (its heartbeat lists no models): it is judged once ready.
         var stale = workers.Where(w => w.Ready && w.Hosts(model) && (!w.Models.TryGetValue(model, out var v) || v != desired)).ToList();
@@ -88,7 +99,11 @@ public sealed partial class RolloutCoordinator(
         {
             var from = workers.SelectMany(w => w.Models.Where(m => m.Key == model && m.Value != desired).Select(m => (int?)m.Value))
                 .GroupBy(v => v).OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefault();
-            rollout = new ModelRolloutState(from, desired, ModelRolloutStates.Running, time.GetUtcNow(), null, [], null);
+            // A rollout away from a version the bucket no longer publishes says so.
+            var reason = from is { } f && (await store.GetVersionsAsync(model)).TryGetValue(f, out var fromState) && fromState.IsRemoved
+                ? $"version {f} was removed from the bucket"
+                : null;
+            rollout = new ModelRolloutState(from, desired, ModelRolloutStates.Running, time.GetUtcNow(), null, [], reason);
             await store.SetRolloutAsync(model, rollout);
             LogRolloutStarted(model, from, desired, stale.Count);
         }
@@ -137,7 +152,9 @@ public sealed partial class RolloutCoordinator(
     /// <summary>Pins the version the rollout came from, so the next passes roll every worker back to it.</summary>
     private async Task RollBackAsync(string model, ModelRolloutState rollout, string reason)
     {
-        if (rollout.From is { } previous && previous != rollout.To)
+        // Only to a version still valid: one removed from the bucket meanwhile is no way back.
+        if (rollout.From is { } previous && previous != rollout.To
+            && (await store.GetVersionsAsync(model)).TryGetValue(previous, out var state) && state.IsValid)
         {
             await store.SetPinnedAsync(model, previous);
             await watcher.UpdateDesiredAsync(model);
@@ -171,6 +188,9 @@ public sealed partial class RolloutCoordinator(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Model}: rollout of version {Version} failed, nothing to roll back to: {Reason}")]
     private partial void LogRolloutFailed(string model, int version, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Model}: rollout of version {Version} superseded: no valid version is published any more")]
+    private partial void LogWithdrawn(string model, int version);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Rollout pass failed: {Reason}")]
     private partial void LogReconcileFailed(string reason);

@@ -47,6 +47,8 @@ public sealed partial class WorkerHeartbeat(
                     new HashEntry("ready", ready ? 1 : 0),
                     new HashEntry("models", string.Join(",", models.Runners.Select(r => $"{r.Model}:{r.Version}"))),
                     new HashEntry("serves", string.Join(",", models.Serves)),
+                    // model → why another version than the desired one is served: read by ModelSync's admin API.
+                    new HashEntry("fallbacks", models.Fallbacks.Count == 0 ? "" : System.Text.Json.JsonSerializer.Serialize(models.Fallbacks)),
                     new HashEntry("inFlight", stats.InFlight),
                     new HashEntry("batches", stats.Batches),
                     new HashEntry("jobs", stats.Jobs),

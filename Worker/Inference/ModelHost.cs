@@ -49,7 +49,9 @@ public sealed class WorkerOptions
 /// <summary>
 /// The model versions this replica serves, loaded at start through the bucket (<c>ConnectionStrings__models</c>: a directory
 /// or S3) into a local cache, every listed file checked against its sha256: per model the version ModelSync set as desired
-/// in Redis, or the newest published one when none is set (or Redis cannot say). A new version arrives by a restart.
+/// in Redis, or the newest published one when none is set (or Redis cannot say). A desired version that cannot be fetched
+/// (not in the bucket, bytes that differ from the manifest) gives way to the newest valid one that can, and the heartbeat
+/// says so (<see cref="Fallbacks"/>). A new version arrives by a restart.
 /// </summary>
 public sealed partial class ModelHost(
     IModelBucket bucket, IConnectionMultiplexer redis, Microsoft.Extensions.Options.IOptions<WorkerOptions> options, ILogger<ModelHost> log)
@@ -64,59 +66,74 @@ public sealed partial class ModelHost(
 
     public IReadOnlyList<IModelRunner> Runners => _runners;
 
+    /// <summary>Per model, why this replica serves another version than ModelSync's desired one (it could not fetch that one).</summary>
+    public IReadOnlyDictionary<string, string> Fallbacks => _fallbacks;
+
+    private volatile IReadOnlyDictionary<string, string> _fallbacks = new Dictionary<string, string>();
+
     public async Task LoadAsync(CancellationToken cancellationToken)
     {
         var published = (await bucket.ListPublishedAsync(cancellationToken)).Where(v => v.Manifest is not null).ToList();
         var names = published.Select(v => v.Model).Distinct(StringComparer.Ordinal).ToList();
         var wanted = options.Value.Models.Length > 0 ? options.Value.Models.ToHashSet(StringComparer.Ordinal) : names.ToHashSet(StringComparer.Ordinal);
-        var desired = ReadDesiredVersions(names);
-        var chosen = new Dictionary<string, PublishedVersion>(StringComparer.Ordinal);
-        foreach (var name in names)
+        var verdicts = ReadVerdicts(names);
+        var fetched = new Dictionary<string, int>(StringComparer.Ordinal);
+        var fallbacks = new Dictionary<string, string>(StringComparer.Ordinal);
+        var attempted = new HashSet<string>(StringComparer.Ordinal);
+
+        // The first candidate that can be fetched; a pipeline brings its stages, at the versions this replica serves them.
+        async Task FetchAsync(string name)
         {
-            if (desired.TryGetValue(name, out var version) && version is null)
+            if (!attempted.Add(name))
             {
-                if (wanted.Contains(name))
-                {
-                    LogSkipped(name, "ModelSync found no valid version");
-                }
-                continue;
+                return;
             }
-            var versions = published.Where(v => v.Model == name).ToList();
-            var pick = version is { } d ? versions.FirstOrDefault(v => v.Version == d) : versions.MaxBy(v => v.Version);
-            if (pick is null)
+            var versions = published.Where(v => v.Model == name).ToDictionary(v => v.Version);
+            var verdict = verdicts.GetValueOrDefault(name);
+            var problems = new List<string>();
+            if (verdict?.Desired is { } d && !versions.ContainsKey(d))
             {
-                if (wanted.Contains(name))
-                {
-                    LogSkipped(name, $"version {version} is not published in the bucket");
-                }
-                continue;
+                problems.Add($"version {d} is not published in the bucket");
             }
-            chosen[name] = pick;
+            foreach (var candidate in VersionChoice.Candidates(versions.Keys, verdict))
+            {
+                var version = versions[candidate];
+                try
+                {
+                    await _cache.FetchAsync(version, cancellationToken);
+                }
+                catch (Exception e) when (e is BucketIntegrityException or IOException or UnauthorizedAccessException)
+                {
+                    // A file that does not match its sha256 never runs here; an older valid version may.
+                    problems.Add($"version {candidate} cannot be fetched: {e.Message}");
+                    continue;
+                }
+                fetched[name] = candidate;
+                if (verdict?.Desired is { } desired && desired != candidate)
+                {
+                    fallbacks[name] = $"told to serve version {desired}: {string.Join("; ", problems)}; serving version {candidate}";
+                    LogFallback(name, candidate, fallbacks[name]);
+                }
+                foreach (var stage in version.Manifest!.Pipeline is { } p ? new[] { p.Detection, p.Classification, p.Recognition } : [])
+                {
+                    if (stage is not null)
+                    {
+                        await FetchAsync(stage);
+                    }
+                }
+                return;
+            }
+            if (wanted.Contains(name))
+            {
+                LogSkipped(name, problems.Count > 0 ? string.Join("; ", problems) : "ModelSync found no valid version");
+            }
         }
 
-        // A pipeline needs its stages: fetch them too, at the versions this replica would serve them.
-        var needed = chosen.Values.Where(v => wanted.Contains(v.Model)).ToList();
-        foreach (var stage in needed.SelectMany(v => v.Manifest!.Pipeline is { } p ? new[] { p.Detection, p.Classification, p.Recognition } : []).ToList())
+        foreach (var name in names.Where(wanted.Contains))
         {
-            if (stage is not null && chosen.TryGetValue(stage, out var s) && !needed.Contains(s))
-            {
-                needed.Add(s);
-            }
+            await FetchAsync(name);
         }
-        var fetched = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var version in needed)
-        {
-            try
-            {
-                await _cache.FetchAsync(version, cancellationToken);
-                fetched[version.Model] = version.Version;
-            }
-            catch (Exception e) when (e is BucketIntegrityException or IOException or UnauthorizedAccessException)
-            {
-                // A file that does not match its sha256 never runs here; ModelSync sees this replica not come up with it.
-                LogSkipped(version.Model, $"version {version.Version} cannot be fetched: {e.Message}");
-            }
-        }
+        _fallbacks = fallbacks;
 
         // Only the chosen versions: a pipeline's stages resolve to what this replica serves, not to the newest in the cache.
         var scanned = ModelCatalog.Scan(_cache.Root);
@@ -157,46 +174,42 @@ public sealed partial class ModelHost(
     /// <summary>The models this replica is configured for; empty means every model in the bucket.</summary>
     public IReadOnlyList<string> Serves => options.Value.Models;
 
-    /// <summary>
-    /// Per model judged by ModelSync: its desired version, or null when ModelSync found none valid (not served).
-    /// Models ModelSync has not judged (or no Redis answer) are absent: the latest valid version is served.
-    /// </summary>
     private static readonly JsonSerializerOptions VerdictJson = new(JsonSerializerDefaults.Web);
 
-    private Dictionary<string, int?> ReadDesiredVersions(IReadOnlyList<string> models)
+    /// <summary>Per model: ModelSync's desired version and the versions it found valid (absent: not judged, or no Redis answer).</summary>
+    private Dictionary<string, ModelVerdicts> ReadVerdicts(IReadOnlyList<string> models)
     {
-        var desired = new Dictionary<string, int?>(StringComparer.Ordinal);
+        var verdicts = new Dictionary<string, ModelVerdicts>(StringComparer.Ordinal);
         if (models.Count == 0)
         {
-            return desired;
+            return verdicts;
         }
         try
         {
             var db = redis.GetDatabase();
-            var values = db.StringGet([.. models.Select(m => (RedisKey)RedisKeys.ModelDesired(m))]);
-            for (var i = 0; i < values.Length; i++)
+            var desired = db.StringGet([.. models.Select(m => (RedisKey)RedisKeys.ModelDesired(m))]);
+            for (var i = 0; i < desired.Length; i++)
             {
-                var name = models[i];
-                if (values[i].HasValue && int.TryParse((string)values[i]!, NumberStyles.None, CultureInfo.InvariantCulture, out var version))
+                var states = db.HashGetAll(RedisKeys.ModelVersions(models[i]));
+                int? version = desired[i].HasValue && int.TryParse((string)desired[i]!, NumberStyles.None, CultureInfo.InvariantCulture, out var d) ? d : null;
+                // Not judged yet: the newest published version is what ModelSync is about to choose.
+                IReadOnlySet<int>? valid = states.Length == 0 ? null : states
+                    .Where(e => JsonSerializer.Deserialize<Contracts.Models.ModelVersionState>((string)e.Value!, VerdictJson)?.IsValid == true)
+                    .Select(e => int.Parse((string)e.Name!, CultureInfo.InvariantCulture))
+                    .ToHashSet();
+                if (version is not null || valid is not null)
                 {
-                    desired[name] = version;
-                }
-                else if (db.HashValues(RedisKeys.ModelVersions(name)) is { Length: > 0 } verdicts
-                    && !verdicts.Any(v => JsonSerializer.Deserialize<Contracts.Models.ModelVersionState>((string)v!, VerdictJson)?.IsValid == true))
-                {
-                    // Judged, and no version valid. (A valid verdict whose desired version is not written yet is
-                    // ModelSync between two writes: the latest valid version is what it is about to choose.)
-                    desired[name] = null;
+                    verdicts[models[i]] = new ModelVerdicts(version, valid);
                 }
             }
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (e is RedisException or TimeoutException or JsonException or FormatException)
         {
             // Without Redis nothing runs anyway; the latest valid versions are the best guess.
             LogDesiredUnknown(e.Message);
-            desired.Clear();
+            verdicts.Clear();
         }
-        return desired;
+        return verdicts;
     }
 
     public void Dispose()
@@ -214,6 +227,9 @@ public sealed partial class ModelHost(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Desired versions not read from Redis, serving the latest valid: {Reason}")]
     private partial void LogDesiredUnknown(string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Serving {Model} version {Version} instead of the desired one: {Reason}")]
+    private partial void LogFallback(string model, int version, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Not serving {Model}: {Reason}")]
     private partial void LogSkipped(string model, string reason);
