@@ -1,7 +1,8 @@
 // The model bucket on S3-compatible object storage (AWS S3, MinIO, R2, s3rver), keys {prefix}{model}/{version}/{path}.
 // Listings are flat and paged (one listing per model gives every key with its size and ETag); sizes come from the last
-// listing when it holds the key, else from a HEAD. Manifests are kept by ETag, so polling an unfinished upload does not
-// download its manifest again and again. Service errors surface as IOException, like a directory's.
+// listing when it holds the key, else from a HEAD; a key a later listing lacks is forgotten (deleted). Manifests are kept
+// by ETag, so polling an unfinished upload does not download its manifest again and again. Service errors surface as
+// IOException, like a directory's.
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
@@ -79,7 +80,7 @@ public sealed class S3ModelBucket : IModelBucket, IDisposable
     public async Task<long?> GetSizeAsync(string model, int version, string path, CancellationToken cancellationToken)
     {
         var key = Key(model, version, path);
-        // Versions are immutable: a key seen in a listing keeps its size.
+        // Versions are immutable: a key seen in the last listing keeps its size.
         if (_listed.TryGetValue(key, out var listed))
         {
             return listed.Size;
@@ -177,6 +178,7 @@ public sealed class S3ModelBucket : IModelBucket, IDisposable
     private async Task<List<string>> ListAsync(string prefix, CancellationToken cancellationToken)
     {
         var keys = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         var request = new ListObjectsV2Request { BucketName = _settings.Bucket, Prefix = prefix };
         try
         {
@@ -187,6 +189,7 @@ public sealed class S3ModelBucket : IModelBucket, IDisposable
                 foreach (var entry in response.S3Objects ?? [])
                 {
                     _listed[entry.Key] = (entry.Size ?? 0, entry.ETag);
+                    seen.Add(entry.Key);
                     keys.Add(entry.Key[_settings.Prefix.Length..]);
                 }
 
@@ -197,6 +200,13 @@ public sealed class S3ModelBucket : IModelBucket, IDisposable
         catch (Exception e) when (e is AmazonServiceException or HttpRequestException)
         {
             throw Failure("list", prefix, e);
+        }
+
+        // A key no longer listed was deleted (a version withdrawn from the bucket): its size and manifest are forgotten.
+        foreach (var gone in _listed.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal) && !seen.Contains(k)).ToList())
+        {
+            _listed.TryRemove(gone, out _);
+            _manifests.TryRemove(gone, out _);
         }
 
         return keys;
