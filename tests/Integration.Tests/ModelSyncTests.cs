@@ -1,10 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Json;
-using System.Security.Cryptography;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Contracts.Jobs;
 
 namespace Integration.Tests;
@@ -146,8 +142,12 @@ public sealed class ModelSyncTests(SystemFixture system) : IDisposable
         Assert.Equal(1, failed.Pinned);
         Assert.Contains("was not ready with version 2", failed.History.First(r => r.To == 2).Message, StringComparison.Ordinal);
 
-        var restored = await WaitForAsync(m => RolledOut(m, 1), name, TimeSpan.FromSeconds(60));
+        // The drained worker could not fetch version 2: it came back serving version 1 rather than nothing, and says so.
+        var restored = await WaitForAsync(m => AllServe(m, 1), name, TimeSpan.FromSeconds(60));
         Assert.DoesNotContain(2, restored.Serving.Values);
+        var fallback = Assert.Single(restored.Fallbacks!).Value;
+        Assert.StartsWith("told to serve version 2: version 2 cannot be fetched:", fallback, StringComparison.Ordinal);
+        Assert.EndsWith("; serving version 1", fallback, StringComparison.Ordinal);
     }
 
     private async Task PostAsync(string path)
@@ -156,76 +156,15 @@ public sealed class ModelSyncTests(SystemFixture system) : IDisposable
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
-    private static bool AllServe(AdminModel model, int version) =>
-        model.Desired == version && model.Serving.Count > 0 && model.Serving.Values.All(v => v == version);
+    private static bool AllServe(AdminModel model, int version) => ModelAdmin.AllServe(model, version);
 
-    private static bool RolledOut(AdminModel model, int version) =>
-        AllServe(model, version) && model.Rollout is { State: "succeeded" } rollout && rollout.To == version;
+    private static bool RolledOut(AdminModel model, int version) => ModelAdmin.RolledOut(model, version);
 
-    private async Task<AdminModel> WaitForAsync(Func<AdminModel, bool> condition, string name, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        AdminModel? last = null;
-        while (DateTime.UtcNow < deadline)
-        {
-            using var response = await _admin.GetAsync("/admin/models", TestContext.Current.CancellationToken);
-            // A poller retries a 503 (Redis reconnecting after an earlier test restarted it); anything else must succeed.
-            if (response.StatusCode != HttpStatusCode.ServiceUnavailable)
-            {
-                response.EnsureSuccessStatusCode();
-                var models = await response.Content.ReadFromJsonAsync<AdminModel[]>(Http.Json, TestContext.Current.CancellationToken);
-                last = models?.FirstOrDefault(m => m.Name == name);
-            }
-            if (last is not null && condition(last))
-            {
-                return last;
-            }
+    private Task<AdminModel> WaitForAsync(Func<AdminModel, bool> condition, string name, TimeSpan timeout) =>
+        ModelAdmin.WaitForAsync(_admin, condition, name, timeout);
 
-            await Task.Delay(500, TestContext.Current.CancellationToken);
-        }
+    private string PublishClassifier(string name, int version, byte[]? onnx = null) => TestBucket.PublishClassifier(system.Bucket, name, version, onnx);
 
-        Assert.Fail($"{name} did not reach the expected state within {timeout.TotalSeconds} s; last: {JsonSerializer.Serialize(last, Http.Json)}");
-        return null!;
-    }
-
-    /// <summary>The repository's ocr-cls as {name}/{version}, optionally with other weights; the manifest is written last.</summary>
-    private string PublishClassifier(string name, int version, byte[]? onnx = null)
-    {
-        var source = Path.Combine(Projects.RepositoryInfo.Root, "models", "ocr-cls", "1");
-        var directory = Directory.CreateDirectory(Path.Combine(system.Bucket, name, version.ToString(System.Globalization.CultureInfo.InvariantCulture))).FullName;
-        onnx ??= File.ReadAllBytes(Path.Combine(source, "model.onnx"));
-        File.WriteAllBytes(Path.Combine(directory, "model.onnx"), onnx);
-        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(source, "model.json")))!.AsObject();
-        manifest["name"] = name;
-        manifest["version"] = version;
-        manifest["files"] = new JsonArray(new JsonObject
-        {
-            ["path"] = "model.onnx",
-            ["sha256"] = Convert.ToHexStringLower(SHA256.HashData(onnx)),
-            ["size"] = onnx.Length,
-        });
-        File.WriteAllText(Path.Combine(directory, "model.json"), manifest.ToJsonString());
-        return directory;
-    }
-
-    private static HttpClient CreateAdmin(SystemFixture system)
-    {
-        var http = new HttpClient { BaseAddress = system.Aspire.GetEndpoint("modelsync"), Timeout = TimeSpan.FromSeconds(30) };
-        http.DefaultRequestHeaders.Add("X-Admin-Key", system.AdminKey);
-        return http;
-    }
+    private static HttpClient CreateAdmin(SystemFixture system) => ModelAdmin.CreateClient(system);
 }
 
-/// <summary>ModelSync's GET /admin/models entry, as the test reads it.</summary>
-public sealed record AdminModel(
-    string Name,
-    Dictionary<int, AdminVersion> Versions,
-    int? Desired,
-    int? Pinned,
-    Dictionary<string, int?> Serving,
-    AdminRollout? Rollout,
-    AdminRollout[] History);
-
-public sealed record AdminVersion(string State, string? Reason);
-
-public sealed record AdminRollout(int? From, int To, string State, string? Message, string[][]? Steps = null);

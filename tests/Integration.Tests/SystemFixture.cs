@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using TestSupport;
@@ -24,6 +26,15 @@ public sealed class SystemFixture : IAsyncLifetime
 
     /// <summary>Workers' Worker:HangTimeout: short, so the hang test is quick; well above any real batch here.</summary>
     public static readonly TimeSpan HangTimeout = TimeSpan.FromSeconds(8);
+
+    /// <summary>
+    /// Gateway:ModelUnavailableGrace (30 s by default): how long a model may have no serving worker before jobs for it are
+    /// refused. Short, so that test is quick; longer than the tests that stop both workers take to queue their jobs.
+    /// </summary>
+    public static readonly TimeSpan ModelUnavailableGrace = TimeSpan.FromSeconds(6);
+
+    /// <summary>A copy of ocr-cls published at versions 1 and 2 from the start (served at 2): for tests that delete a version.</summary>
+    public const string VersionedModel = "cls-versions";
 
     public AspireSystem Aspire { get; private set; } = null!;
 
@@ -59,6 +70,7 @@ public sealed class SystemFixture : IAsyncLifetime
             $"--AppHost:ServiceEnvironment:Jobs__DeliveryLimit={DeliveryLimit}",
             $"--AppHost:ServiceEnvironment:Worker__HangTimeout={HangTimeout}",
             $"--AppHost:ServiceEnvironment:ModelSync__RolloutTimeout={RolloutTimeout}",
+            $"--AppHost:ServiceEnvironment:Gateway__ModelUnavailableGrace={ModelUnavailableGrace}",
             "--AppHost:ServiceEnvironment:OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
             "--AppHost:ServiceEnvironment:OTEL_BSP_SCHEDULE_DELAY=500",
             $"--AppHost:ServiceEnvironment:OTEL_EXPORTER_OTLP_ENDPOINT={Otlp.Endpoint}",
@@ -85,9 +97,32 @@ public sealed class SystemFixture : IAsyncLifetime
     }
 }
 
-/// <summary>A model bucket for the tests: links to the real models, plus a model that always fails in the worker and one that never finishes.</summary>
+/// <summary>
+/// A model bucket for the tests: links to the real models, plus a model that always fails in the worker, one that never
+/// finishes, and a copy of ocr-cls at two versions (its own files, so a test may delete one).
+/// </summary>
 public static class TestBucket
 {
+    /// <summary>The repository's ocr-cls as {name}/{version}, optionally with other weights; the manifest is written last.</summary>
+    public static string PublishClassifier(string bucket, string name, int version, byte[]? onnx = null)
+    {
+        var source = Path.Combine(Projects.RepositoryInfo.Root, "models", "ocr-cls", "1");
+        var directory = Directory.CreateDirectory(Path.Combine(bucket, name, version.ToString(System.Globalization.CultureInfo.InvariantCulture))).FullName;
+        onnx ??= File.ReadAllBytes(Path.Combine(source, "model.onnx"));
+        File.WriteAllBytes(Path.Combine(directory, "model.onnx"), onnx);
+        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(source, "model.json")))!.AsObject();
+        manifest["name"] = name;
+        manifest["version"] = version;
+        manifest["files"] = new JsonArray(new JsonObject
+        {
+            ["path"] = "model.onnx",
+            ["sha256"] = Convert.ToHexStringLower(SHA256.HashData(onnx)),
+            ["size"] = onnx.Length,
+        });
+        File.WriteAllText(Path.Combine(directory, "model.json"), manifest.ToJsonString());
+        return directory;
+    }
+
     public static void Create(string bucket)
     {
         var models = Path.Combine(Projects.RepositoryInfo.Root, "models");
@@ -96,6 +131,8 @@ public static class TestBucket
         {
             Directory.CreateSymbolicLink(Path.Combine(bucket, Path.GetFileName(model)), model);
         }
+        PublishClassifier(bucket, SystemFixture.VersionedModel, 1);
+        PublishClassifier(bucket, SystemFixture.VersionedModel, 2);
         // A valid ONNX file whose second input the classifier never feeds: every run throws inside the worker.
         var faulty = Directory.CreateDirectory(Path.Combine(bucket, "faulty", "1")).FullName;
         File.Copy("/usr/share/libonnx-testdata/data/node/test_reshape_negative_dim/model.onnx", Path.Combine(faulty, "model.onnx"));
