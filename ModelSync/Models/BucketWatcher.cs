@@ -17,6 +17,14 @@ public sealed partial class BucketWatcher(
     TimeProvider time,
     ILogger<BucketWatcher> log) : BackgroundService
 {
+    private readonly TaskCompletionSource _firstPass = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Completes once this process has reconciled Redis with the bucket: until then the state in Redis may be another
+    /// run's (another bucket's), and nothing may act on it.
+    /// </summary>
+    public Task FirstPass => _firstPass.Task;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.PollInterval, time);
@@ -25,6 +33,7 @@ public sealed partial class BucketWatcher(
             try
             {
                 await PollAsync(stoppingToken);
+                _firstPass.TrySetResult();
             }
             catch (Exception e) when (e is RedisException or TimeoutException or IOException or UnauthorizedAccessException)
             {
@@ -69,6 +78,11 @@ public sealed partial class BucketWatcher(
                 await store.SetVersionAsync(model, version, removed);
                 await store.DeleteManifestAsync(model, version);
                 LogRemoved(model, version, known[version].State);
+            }
+            if (plan.Removed.Count > 0)
+            {
+                // At once, not after validating what is new: until then workers would be told a version they cannot fetch.
+                await UpdateDesiredAsync(model);
             }
 
             fresh.AddRange(plan.ToJudge.Select(v => published[v]));

@@ -27,6 +27,8 @@ public sealed partial class RolloutCoordinator(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // The desired versions in Redis may be a previous run's, against another bucket: roll nothing out before they are reconciled.
+        await watcher.FirstPass.WaitAsync(stoppingToken);
         using var timer = new PeriodicTimer(Tick, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
@@ -93,6 +95,11 @@ public sealed partial class RolloutCoordinator(
         if (rollout is { State: ModelRolloutStates.Failed } && rollout.To == desired)
         {
             return;
+        }
+
+        if (await store.GetDesiredAsync(model) != desired)
+        {
+            return; // changed while this pass looked (a version removed from the bucket): no worker is drained for the old one
         }
 
         if (rollout is not { State: ModelRolloutStates.Running } || rollout.To != desired)

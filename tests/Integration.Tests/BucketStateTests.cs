@@ -32,7 +32,7 @@ public sealed class BucketStateTests(SystemFixture system) : IDisposable
     public async Task Version_deleted_from_the_bucket_under_load_leaves_every_worker_on_the_previous_one_and_no_job_fails()
     {
         // Published at versions 1 and 2 by the fixture: every worker serves 2 from the start.
-        await WaitForAsync(m => ModelAdmin.AllServe(m, 2), TimeSpan.FromSeconds(60));
+        await WaitForAsync(m => EveryWorkerServes(m, 2), TimeSpan.FromSeconds(60));
 
         var image = Fixtures.Bytes("line-001.png");
         var jobs = new ConcurrentBag<string>();
@@ -58,9 +58,9 @@ public sealed class BucketStateTests(SystemFixture system) : IDisposable
         await Task.Delay(TimeSpan.FromSeconds(2), Ct);
         var clock = Stopwatch.StartNew();
         Directory.Delete(Path.Combine(system.Bucket, Model, "2"), recursive: true);
-        var removed = await WaitForAsync(m => m.Versions[2].State == "removed", TimeSpan.FromSeconds(30));
+        var removed = await WaitForAsync(m => m.Versions[2].State == "removed" && m.Desired != 2, TimeSpan.FromSeconds(30));
         var removedSeconds = clock.Elapsed.TotalSeconds;
-        var rolledBack = await WaitForAsync(m => ModelAdmin.AllServe(m, 1), TimeSpan.FromSeconds(90));
+        var rolledBack = await WaitForAsync(m => EveryWorkerServes(m, 1) && m.Rollout is { State: "succeeded", To: 1 }, TimeSpan.FromSeconds(90));
         var rolledBackSeconds = clock.Elapsed.TotalSeconds;
         await stopLoad.CancelAsync();
         await load;
@@ -93,7 +93,7 @@ public sealed class BucketStateTests(SystemFixture system) : IDisposable
     {
         // This bucket's newest version of the model (2, or 1 once the deletion test ran), served by every worker.
         var newest = Directory.EnumerateDirectories(Path.Combine(system.Bucket, Model)).Select(d => int.Parse(Path.GetFileName(d), CultureInfo.InvariantCulture)).Max();
-        await WaitForAsync(m => ModelAdmin.AllServe(m, newest), TimeSpan.FromSeconds(60));
+        await WaitForAsync(m => EveryWorkerServes(m, newest), TimeSpan.FromSeconds(60));
         const string elsewhere = "cls-elsewhere";
 
         // ModelSync down, and in Redis what a run against another bucket left: the model desired and pinned at version 9,
@@ -160,7 +160,7 @@ public sealed class BucketStateTests(SystemFixture system) : IDisposable
         // ModelSync's first pass converges to this bucket: version 9 removed, the pin lifted (recorded), this bucket's
         // newest version desired and served by every worker; the restarted one says why it served another than it was told.
         using var admin = ModelAdmin.CreateClient(system); // the restarted replica's own port
-        var model = await ModelAdmin.WaitForAsync(admin, m => m.Versions.TryGetValue(9, out var v) && v.State == "removed" && ModelAdmin.AllServe(m, newest),
+        var model = await ModelAdmin.WaitForAsync(admin, m => m.Versions.TryGetValue(9, out var v) && v.State == "removed" && EveryWorkerServes(m, newest),
             Model, TimeSpan.FromSeconds(30));
         Assert.Null(model.Pinned);
         var unpinned = Assert.Single(model.History, r => r.State == "unpinned");
@@ -192,6 +192,9 @@ public sealed class BucketStateTests(SystemFixture system) : IDisposable
             Assert.Equal(JobErrorCodes.DeadlineExceeded, record.Error?.Code);
         }
     }
+
+    /// <summary>Both of the fixture's workers are live and serve <paramref name="version"/>, the desired one.</summary>
+    private static bool EveryWorkerServes(AdminModel model, int version) => ModelAdmin.AllServe(model, version) && model.Serving.Count == 2;
 
     private async Task RestartWorkerAsync(int index)
     {
