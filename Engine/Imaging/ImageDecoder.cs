@@ -13,18 +13,11 @@ public static class ImageDecoder
 
     public static RgbImage Decode(ReadOnlySpan<byte> data, DecodeOptions options)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        if (data.IsEmpty)
-        {
-            throw new ImageDecodeException(ImageErrorCode.Empty, "The image is empty (0 bytes).");
-        }
-
-        ImageLimits.CheckBytes(data.Length, options);
-        var format = ImageSniffer.Detect(data);
+        var format = CheckAndSniff(data, options);
         return format switch
         {
             ImageFormat.Jpeg => DecodeJpeg(data, options),
-            ImageFormat.Png => DecodePng(data, options),
+            ImageFormat.Png => LibPng.Decode(data, options),
             ImageFormat.WebP => LibWebP.Decode(data, options),
             ImageFormat.Unknown => throw new ImageDecodeException(ImageErrorCode.UnsupportedFormat,
                 "The data is not a recognised image; send JPEG, PNG or WebP."),
@@ -51,10 +44,19 @@ public static class ImageDecoder
         return ExifOrientation.Apply(new RgbImage(scaledWidth, scaledHeight, pixels), orientation);
     }
 
-    private static RgbImage DecodePng(ReadOnlySpan<byte> data, DecodeOptions options)
+    /// <summary>What every decode checks first: not empty, not over the byte limit, a PNG's declared size; the format.</summary>
+    internal static ImageFormat CheckAndSniff(ReadOnlySpan<byte> data, DecodeOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        if (data.IsEmpty)
+        {
+            throw new ImageDecodeException(ImageErrorCode.Empty, "The image is empty (0 bytes).");
+        }
+
+        ImageLimits.CheckBytes(data.Length, options);
+        var format = ImageSniffer.Detect(data);
         // Check IHDR ourselves first so even a file cut right after its header is refused for its size, not its damage.
-        if (data.Length >= 24 && data.Slice(12, 4).SequenceEqual("IHDR"u8))
+        if (format == ImageFormat.Png && data.Length >= 24 && data.Slice(12, 4).SequenceEqual("IHDR"u8))
         {
             var width = BinaryPrimitives.ReadUInt32BigEndian(data.Slice(16, 4));
             var height = BinaryPrimitives.ReadUInt32BigEndian(data.Slice(20, 4));
@@ -64,6 +66,6 @@ public static class ImageDecoder
             }
         }
 
-        return LibPng.Decode(data, options);
+        return format;
     }
 }
