@@ -3,7 +3,8 @@
 //   dotnet bench/Decoders/bin/Release/net10.0/Decoders.dll cost [--decoders engine,imagesharp] [--rounds 5] [--files a,b]
 //   dotnet bench/Decoders/bin/Release/net10.0/Decoders.dll fuzz --decoder engine [--iterations 10000]
 //   dotnet bench/Decoders/bin/Release/net10.0/Decoders.dll checks --decoder engine
-// `engine` is Engine's ImageDecoder, whatever it is built on; `skia` (while both exist) is Engine's SkiaSharp path.
+// `engine` is Engine's ImageDecoder, whatever it is built on (SkiaSharp since issue 12; the libjpeg-turbo/libpng/libwebp
+// P/Invoke binding before: its figures come from commit 'bench/Decoders: …', where `skia` named the SkiaSharp path).
 using System.Diagnostics;
 using System.Globalization;
 using Decoders;
@@ -19,9 +20,6 @@ var pictures = Path.Combine(root, "tests", "Engine.Tests", "Imaging", "Fixtures"
 var decoders = new Dictionary<string, Func<byte[], DecodeOptions, RgbImage>>(StringComparer.Ordinal)
 {
     ["engine"] = (d, o) => ImageDecoder.Decode(d, o),
-    ["skia"] = (d, o) => ImageDecoder.CheckAndSniff(d, o) is var f && f is ImageFormat.Jpeg or ImageFormat.Png or ImageFormat.WebP
-        ? SkiaImageCodec.Decode(d, f, o)
-        : throw new ImageDecodeException(ImageErrorCode.UnsupportedFormat, $"{f} images are not supported."),
     ["imagesharp"] = (d, o) => ImageSharpDecoder.Decode(d, o),
 };
 
@@ -169,7 +167,7 @@ int Fuzz()
 // Where two decoders part ways on the fuzz's inputs: counts by fixture and mutation kind, and a few examples.
 int Diff()
 {
-    var (a, b) = (Arg("--a") ?? "engine", Arg("--b") ?? "skia");
+    var (a, b) = (Arg("--a") ?? "engine", Arg("--b") ?? "imagesharp");
     var (da, db) = (Decoder(a), Decoder(b));
     string[] seedNames = ["picture.png", "picture.jpg", "picture.webp", "picture-lossless.webp", "picture-orient6.jpg"];
     var seeds = seedNames.Select(s => File.ReadAllBytes(Path.Combine(pictures, s))).ToArray();
@@ -219,7 +217,7 @@ int Diff()
 int Probe()
 {
     var data = File.ReadAllBytes(Path.Combine(pictures, Arg("--file") ?? "picture.webp"));
-    foreach (var name in new[] { "engine", "skia" })
+    foreach (var name in (Arg("--decoders") ?? "engine,imagesharp").Split(','))
     {
         var decode = Decoder(name);
         var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
