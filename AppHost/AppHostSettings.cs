@@ -20,11 +20,22 @@ public sealed class AppHostSettings
         ["--bucket"] = $"{Section}:ModelBucket",
         ["--run-dir"] = $"{Section}:RunDirectory",
         ["--containers"] = $"{Section}:Containers",
+        ["--gpus"] = $"{Section}:Gpus",
     };
 
     public int Workers { get; set; } = 2;
 
     public int Gateways { get; set; } = 1;
+
+    /// <summary>
+    /// CUDA device ids, comma-separated (<c>--gpus 0,1</c>): one worker per listed id, on that GPU, in place of the
+    /// <see cref="Workers"/> CPU replicas. An id listed twice gets two replicas on that GPU. Empty: CPU workers.
+    /// </summary>
+    public string? Gpus { get; set; }
+
+    /// <summary>The parsed <see cref="Gpus"/>: each device id and how many worker replicas run on it, in the order first listed.</summary>
+    public IReadOnlyList<(int DeviceId, int Replicas)> GpuWorkers =>
+        [.. ParseGpus().GroupBy(id => id).Select(g => (g.Key, g.Count()))];
 
     /// <summary>Port of the gateway (behind Aspire's proxy when it has replicas); 0 picks a free one (tests).</summary>
     public int GatewayPort { get; set; } = 8080;
@@ -70,6 +81,25 @@ public sealed class AppHostSettings
         {
             throw new ArgumentException($"--gateway-port takes a port number (0 for a free one), not {GatewayPort}.");
         }
+        _ = ParseGpus();
+    }
+
+    private List<int> ParseGpus()
+    {
+        if (string.IsNullOrWhiteSpace(Gpus))
+        {
+            return [];
+        }
+        var ids = new List<int>();
+        foreach (var part in Gpus.Split(','))
+        {
+            if (!int.TryParse(part.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id))
+            {
+                throw new ArgumentException($"--gpus takes CUDA device ids separated by commas (e.g. 0,1), not '{Gpus}'.");
+            }
+            ids.Add(id);
+        }
+        return ids;
     }
 
     /// <summary>The program <paramref name="name"/> as configured, else <paramref name="defaultPath"/>.</summary>

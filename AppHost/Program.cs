@@ -37,18 +37,8 @@ try
         .WaitFor(cache).WaitFor(messaging).WaitFor(models)
         .WithRestartPolicy(livenessPath: "/alive");
 
-    var worker = builder.AddProject<Projects.Worker>("worker")
-        .WithHttpEndpoint()
-        .WithHttpHealthCheck("/health")
-        .WithReference(cache).WithReference(messaging).WithReference(models)
-        .WaitFor(cache).WaitFor(messaging).WaitFor(models)
-        .WithReplicas(settings.Workers)
-        .WithRestartPolicy(livenessPath: "/alive");
-    if (builder.ExecutionContext.IsRunMode)
-    {
-        // Replicas share one cache of fetched versions (each file checked against its sha256 once).
-        worker.WithEnvironment("Worker__CacheDirectory", Path.Combine(settings.RunFolder, "worker-model-cache"));
-    }
+    // CPU replicas of one `worker`, or with --gpus one worker per GPU (AppHost/Resources/WorkerExtensions.cs).
+    var workers = builder.AddWorkers(settings, cache, messaging, models);
 
     // The gateway learns the models from what ModelSync publishes in Redis: it needs no access to the bucket.
     // One replica listens on the port itself; several sit behind Aspire's proxy, which spreads connections over them
@@ -64,9 +54,10 @@ try
 
     foreach (var (name, value) in settings.ServiceEnvironment)
     {
-        modelsync.WithEnvironment(name, value);
-        worker.WithEnvironment(name, value);
-        gateway.WithEnvironment(name, value);
+        foreach (var service in (IResourceBuilder<ProjectResource>[])[modelsync, .. workers, gateway])
+        {
+            service.WithEnvironment(name, value);
+        }
     }
 
     builder.AddModelResources(modelsync, settings.ModelTree, settings.AdminKey);

@@ -12,8 +12,8 @@ OCR_MODELS_VERSION=1.4.2
 SIGNALR_VERSION=10.0.11
 S3RVER_VERSION=3.7.1
 
-APT_PACKAGES=(redis-server rabbitmq-server libturbojpeg0 libpng16-16 libwebp7 fonts-dejavu-core
-  imagemagick libonnx-testdata chromium)
+# Image decoding needs no system library: SkiaSharp bundles its codecs (imagemagick only renders test fixtures).
+APT_PACKAGES=(redis-server rabbitmq-server fonts-dejavu-core imagemagick libonnx-testdata chromium)
 
 say() { printf '\033[1;34msetup:\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31msetup:\033[0m %s\n' "$*" >&2; exit 1; }

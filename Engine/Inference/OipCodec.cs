@@ -312,9 +312,9 @@ public static class OipCodec
                 }
                 break;
             case TensorElementType.Bool:
-                foreach (var v in tensor.AsSpan<byte>())
+                foreach (var v in tensor.AsSpan<bool>())
                 {
-                    writer.WriteBooleanValue(v != 0);
+                    writer.WriteBooleanValue(v);
                 }
                 break;
             case TensorElementType.Int8:

@@ -2,11 +2,14 @@
 // back, no network, no broker, no store. One runner per thread, as many as the system has workers. "Ideal" is measured,
 // not assumed: with --batch auto (the default) each power-of-two batch size up to the manifest's maximum is tried
 // briefly and the fastest one is measured (on CPU a big batch can be slower per job: its tensors overflow the caches).
+// `--execution-provider cpu|cuda --device-id N` picks what a worker's Worker__ExecutionProvider / Worker__DeviceId pick
+// (cuda needs the GPU flavour: bench/gpu-check.sh builds and runs it).
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Engine.Inference;
 using Engine.Models;
+using Engine.Onnx;
 
 var model = Arg("--model") ?? "ocr-cls";
 var bucket = Arg("--models") ?? "models";
@@ -16,6 +19,24 @@ var warmup = double.Parse(Arg("--warmup") ?? "5", CultureInfo.InvariantCulture);
 var runners = int.Parse(Arg("--runners") ?? "2", CultureInfo.InvariantCulture);
 var threads = int.Parse(Arg("--intra-op-threads") ?? "1", CultureInfo.InvariantCulture);
 var sweepSeconds = double.Parse(Arg("--sweep-seconds") ?? "3", CultureInfo.InvariantCulture);
+// cpu (default) or cuda, and the CUDA device: what a worker's Worker__ExecutionProvider / Worker__DeviceId select.
+if (!Enum.TryParse<ExecutionProvider>(Arg("--execution-provider") ?? "cpu", ignoreCase: true, out var provider)
+    || !Enum.IsDefined(provider))
+{
+    Console.Error.WriteLine($"ceiling: --execution-provider takes cpu or cuda, not '{Arg("--execution-provider")}'");
+    return 2;
+}
+var deviceId = int.Parse(Arg("--device-id") ?? "0", CultureInfo.InvariantCulture);
+var runnerOptions = new RunnerOptions(threads, provider, deviceId);
+try
+{
+    runnerOptions.SessionOptions.EnsureExecutionProvider();
+}
+catch (OnnxRuntimeException e)
+{
+    Console.Error.WriteLine($"ceiling: --execution-provider {provider.ToString().ToLowerInvariant()} cannot run here: {e.Message.ReplaceLineEndings(" ")}");
+    return 2;
+}
 
 var catalog = ModelCatalog.Scan(bucket);
 var definition = catalog.Find(model)?.Latest?.Definition
@@ -23,7 +44,7 @@ var definition = catalog.Find(model)?.Latest?.Definition
 var bytes = File.ReadAllBytes(input);
 
 // One factory per runner: a factory caches one runner per model version, and a runner runs one batch at a time.
-var factories = Enumerable.Range(0, runners).Select(_ => new ModelRunnerFactory(catalog, new RunnerOptions(threads))).ToList();
+var factories = Enumerable.Range(0, runners).Select(_ => new ModelRunnerFactory(catalog, runnerOptions)).ToList();
 var models = factories.Select(f => f.Create(definition)).ToList();
 var maxBatch = Math.Max(models[0].MaxBatchSize, 1);
 
@@ -59,7 +80,7 @@ else
 
 var result = Measure(batchSize, warmup, seconds);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"ceiling: model={model} runners={runners} intra_op_threads={threads} batch={batchSize} max_batch={maxBatch} jobs={result.Jobs} seconds={seconds} " +
+    $"ceiling: model={model} provider={provider.ToString().ToLowerInvariant()} device={deviceId} runners={runners} intra_op_threads={threads} batch={batchSize} max_batch={maxBatch} jobs={result.Jobs} seconds={seconds} " +
     $"jobs_per_s={result.JobsPerSecond:0.0} run_ms_p50={result.RunP50:0.00} run_ms_p99={result.RunP99:0.00} managed_kib_per_job={result.KibPerJob:0.0}"));
 foreach (var factory in factories)
 {

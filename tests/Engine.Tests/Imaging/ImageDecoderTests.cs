@@ -181,7 +181,7 @@ public sealed class ImageDecoderTests
         Assert.StartsWith(name, error.Message);
     }
 
-    // Truncation is always Corrupt, never a partly grey image: libjpeg-turbo's "premature end" warning stops the decode.
+    // Truncation is always Corrupt, never a partly grey image: Skia's IncompleteInput (its codecs are libjpeg-turbo, libpng, libwebp) is refused.
     [Theory]
     [InlineData("picture.jpg", "libjpeg-turbo")]
     [InlineData("picture.png", "libpng")]
