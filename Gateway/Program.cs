@@ -1,12 +1,11 @@
 using Gateway.Jobs;
 using Gateway.Oip;
-using ServiceDefaults.Caching;
 using ServiceDefaults.Messaging;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddRedisClient("cache");
-builder.AddRabbitMQClient("messaging");
+builder.AddRabbitMQClient("messaging", configureConnectionFactory: RabbitMQDefaults.Configure);
 builder.AddJobPipeline();          // Gateway/Jobs/JobsExtensions.cs
 
 var app = builder.Build();

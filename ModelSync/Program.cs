@@ -2,13 +2,12 @@ using ModelSync.Admin;
 using ModelSync.Bucket;
 using ModelSync.Models;
 using ModelSync.Rollout;
-using ServiceDefaults.Caching;
 using ServiceDefaults.Messaging;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddRedisClient("cache");
-builder.AddRabbitMQClient("messaging");
+builder.AddRabbitMQClient("messaging", configureConnectionFactory: RabbitMQDefaults.Configure);
 builder.AddModelBucket("models");      // ModelSync/Bucket/ModelBucketExtensions.cs
 builder.AddModelWatch();               // ModelSync/Models/ModelWatchExtensions.cs
 builder.AddRollouts();                 // ModelSync/Rollout/RolloutCoordinator.cs

@@ -1,4 +1,3 @@
-using ServiceDefaults.Caching;
 using ServiceDefaults.Messaging;
 using Worker.Heartbeats;
 using Worker.Inference;
@@ -12,7 +11,7 @@ if (ExecutionProviderCheck.Problem(builder.Configuration) is { } problem) // Wor
 }
 builder.AddServiceDefaults();
 builder.AddRedisClient("cache");
-builder.AddRabbitMQClient("messaging");
+builder.AddRabbitMQClient("messaging", configureConnectionFactory: RabbitMQDefaults.Configure);
 builder.AddJobProcessing();        // Worker/Messaging/WorkerPipelineExtensions.cs
 builder.AddWorkerHeartbeat();      // Worker/Heartbeats/WorkerHeartbeat.cs
 

@@ -25,7 +25,7 @@ public enum PublishOutcome
 /// at a time (RabbitMQ.Client 7.1.2 must not publish concurrently on one channel, and a publish is
 /// never cancelled by a token because that corrupts the channel's confirm state).
 /// </summary>
-public sealed partial class JobPublisher(RabbitMQConnection rabbit, IOptions<JobQueueOptions> queueOptions, ILogger<JobPublisher> log)
+public sealed partial class JobPublisher(IConnection connection, IOptions<JobQueueOptions> queueOptions, ILogger<JobPublisher> log)
     : IAsyncDisposable
 {
     private const int PoolSize = 16;
@@ -71,7 +71,6 @@ public sealed partial class JobPublisher(RabbitMQConnection rabbit, IOptions<Job
     /// <summary>Declares the queue of a model ahead of the first job (e.g. at start-up for every known model).</summary>
     public async Task DeclareModelAsync(string model, CancellationToken cancellationToken)
     {
-        var connection = await rabbit.GetAsync(cancellationToken);
         await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
         await EnsureTopologyAsync(channel, model, cancellationToken);
     }
@@ -107,7 +106,6 @@ public sealed partial class JobPublisher(RabbitMQConnection rabbit, IOptions<Job
 
     private async Task<IChannel> OpenChannelAsync(CancellationToken cancellationToken)
     {
-        var connection = await rabbit.GetAsync(cancellationToken);
         return await connection.CreateChannelAsync(
             new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true),
             cancellationToken);

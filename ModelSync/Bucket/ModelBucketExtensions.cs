@@ -2,7 +2,7 @@ using Engine.Bucket;
 using Engine.Inference;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
-using ServiceDefaults.Caching;
+using ServiceDefaults.Configuration;
 
 namespace ModelSync.Bucket;
 

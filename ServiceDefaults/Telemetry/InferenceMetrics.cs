@@ -12,7 +12,7 @@ namespace ServiceDefaults.Telemetry;
 /// </summary>
 public sealed class InferenceMetrics : IDisposable
 {
-    public const string MeterName = TelemetryExtensions.SourcePrefix + ".Jobs";
+    public const string MeterName = Microsoft.Extensions.Hosting.ServiceDefaultsExtensions.SourcePrefix + ".Jobs";
 
     private static readonly double[] LatencyBoundsMs = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000];
     private static readonly double[] BatchSizeBounds = [1, 2, 4, 8, 16, 32, 64];

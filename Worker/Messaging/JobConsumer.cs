@@ -17,7 +17,7 @@ namespace Worker.Messaging;
 /// let the broker requeue the rest when the channels close.
 /// </summary>
 public sealed partial class JobConsumer(
-    RabbitMQConnection rabbit,
+    IConnection connection,
     ModelHost models,
     JobStore store,
     WorkerStats stats,
@@ -39,7 +39,6 @@ public sealed partial class JobConsumer(
     {
         await Task.Yield(); // load models off the host's start-up path
         await models.LoadAsync(stoppingToken);
-        var connection = await rabbit.GetAsync(stoppingToken);
         var computeGate = new SemaphoreSlim(workerOptions.Value.ConcurrentBatches);
 
         await using (var setup = await connection.CreateChannelAsync(cancellationToken: stoppingToken))

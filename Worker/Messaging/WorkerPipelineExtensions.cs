@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using ServiceDefaults.Caching;
+using ServiceDefaults.Configuration;
 using ServiceDefaults.Jobs;
 using Worker.Batching;
 using Worker.Inference;
