@@ -1,8 +1,14 @@
 using Gateway.Jobs;
 using Gateway.Oip;
+using ServiceDefaults.Configuration;
 using ServiceDefaults.Messaging;
 
 var builder = WebApplication.CreateBuilder(args);
+if (RequiredConnections.Missing(builder.Configuration, "cache", "messaging") is { } missing) // ServiceDefaults/Configuration
+{
+    Console.Error.WriteLine($"gateway: {missing}");
+    return 1;
+}
 builder.AddServiceDefaults();
 builder.AddRedisClient("cache");
 builder.AddRabbitMQClient("messaging", configureConnectionFactory: RabbitMQDefaults.Configure);
@@ -17,3 +23,4 @@ app.MapJobsApi();                  // Gateway/Jobs/JobsApi.cs
 app.MapInferenceHub();             // Gateway/Hubs/InferenceHub.cs
 app.MapOpenInferenceApi();         // Gateway/Oip/OpenInferenceApi.cs
 app.Run();
+return 0;

@@ -2,9 +2,15 @@ using ModelSync.Admin;
 using ModelSync.Bucket;
 using ModelSync.Models;
 using ModelSync.Rollout;
+using ServiceDefaults.Configuration;
 using ServiceDefaults.Messaging;
 
 var builder = WebApplication.CreateBuilder(args);
+if (RequiredConnections.Missing(builder.Configuration, "cache", "messaging") is { } missing) // ServiceDefaults/Configuration
+{
+    Console.Error.WriteLine($"modelsync: {missing}");
+    return 1;
+}
 builder.AddServiceDefaults();
 builder.AddRedisClient("cache");
 builder.AddRabbitMQClient("messaging", configureConnectionFactory: RabbitMQDefaults.Configure);
@@ -16,3 +22,4 @@ var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapModelAdminApi();                // ModelSync/Admin/ModelAdminApi.cs
 app.Run();
+return 0;

@@ -1,3 +1,4 @@
+using ServiceDefaults.Configuration;
 using ServiceDefaults.Messaging;
 using Worker.Heartbeats;
 using Worker.Inference;
@@ -7,6 +8,11 @@ var builder = WebApplication.CreateBuilder(args);
 if (ExecutionProviderCheck.Problem(builder.Configuration) is { } problem) // Worker/Inference/ExecutionProviderCheck.cs
 {
     Console.Error.WriteLine(problem);
+    return 1;
+}
+if (RequiredConnections.Missing(builder.Configuration, "cache", "messaging") is { } missing) // ServiceDefaults/Configuration
+{
+    Console.Error.WriteLine($"worker: {missing}");
     return 1;
 }
 builder.AddServiceDefaults();

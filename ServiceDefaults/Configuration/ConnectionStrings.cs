@@ -16,3 +16,29 @@ public static class ConnectionStrings
         return value;
     }
 }
+
+public static class RequiredConnections
+{
+    private static readonly Dictionary<string, string> What = new(StringComparer.Ordinal)
+    {
+        ["cache"] = "the Redis server, host:port[,password=…]",
+        ["messaging"] = "the RabbitMQ broker, amqp://user:pass@host:port",
+    };
+
+    /// <summary>
+    /// The one-line reason a service cannot start when one of <paramref name="names"/> is not configured (Aspire's client
+    /// integrations would otherwise fail later, or the RabbitMQ client quietly try localhost:5672), or null.
+    /// </summary>
+    public static string? Missing(IConfiguration configuration, params string[] names)
+    {
+        foreach (var name in names)
+        {
+            if (string.IsNullOrWhiteSpace(configuration.GetConnectionString(name)))
+            {
+                return $"ConnectionStrings__{name} is not set: it names {What.GetValueOrDefault(name, "a server")}. "
+                    + "The AppHost sets it; standalone, set the environment variable.";
+            }
+        }
+        return null;
+    }
+}

@@ -44,13 +44,42 @@ public sealed class ExecutionProviderTests
     public async Task Worker_process_with_cuda_exits_at_start_with_the_one_line_reason()
     {
         Assert.SkipWhen(CudaBuild, "This is the GPU build of ONNX Runtime.");
+        // No Redis, RabbitMQ or bucket: the check must come before the worker needs any of them.
+        var (exitCode, lines, stdout) = await RunWorkerAsync(new() { ["Worker__ExecutionProvider"] = "cuda" });
+
+        Assert.Equal(1, exitCode);
+        var line = Assert.Single(lines);
+        Assert.StartsWith("worker: Worker:ExecutionProvider=cuda cannot run here:", line);
+        Assert.Contains("Microsoft.ML.OnnxRuntime.Gpu.Linux", line);
+        Assert.Equal("", stdout);
+    }
+
+    [Fact]
+    public async Task Worker_process_without_a_broker_connection_string_exits_at_start_naming_the_variable()
+    {
+        // Redis given, RabbitMQ not: without the check, the RabbitMQ client would quietly try localhost:5672.
+        var (exitCode, lines, _) = await RunWorkerAsync(new() { ["ConnectionStrings__cache"] = "127.0.0.1:1" });
+
+        Assert.Equal(1, exitCode);
+        Assert.Equal(
+            "worker: ConnectionStrings__messaging is not set: it names the RabbitMQ broker, amqp://user:pass@host:port. "
+            + "The AppHost sets it; standalone, set the environment variable.",
+            Assert.Single(lines));
+    }
+
+    /// <summary>Runs the built worker with only <paramref name="environment"/> set; its exit code and stderr lines.</summary>
+    private static async Task<(int ExitCode, string[] Stderr, string Stdout)> RunWorkerAsync(Dictionary<string, string> environment)
+    {
         var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Worker.dll")])
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
-            // No Redis, RabbitMQ or bucket: the check must come before the worker needs any of them.
-            Environment = { ["Worker__ExecutionProvider"] = "cuda", ["DOTNET_ENVIRONMENT"] = "Production" },
         };
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
         using var worker = Process.Start(start)!;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(60));
@@ -67,14 +96,9 @@ public sealed class ExecutionProviderTests
                 worker.Kill(entireProcessTree: true);
             }
         }
-
-        var lines = (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(1, worker.ExitCode);
-        var line = Assert.Single(lines);
-        Assert.StartsWith("worker: Worker:ExecutionProvider=cuda cannot run here:", line);
-        Assert.Contains("Microsoft.ML.OnnxRuntime.Gpu.Linux", line);
-        Assert.Equal("", await stdout);
+        return (worker.ExitCode, (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries), await stdout);
     }
+
 
     private static IConfiguration Configuration(Dictionary<string, string?> values) =>
         new ConfigurationBuilder().AddInMemoryCollection(values).Build();
