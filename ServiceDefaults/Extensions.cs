@@ -23,6 +23,7 @@ public static class ServiceDefaultsExtensions
     public const string LiveTag = "live";
     private const string HealthEndpointPath = "/health";
     private const string AlivenessEndpointPath = "/alive";
+    private const string MetricsEndpointPath = "/metrics";
 
     /// <summary>Prefix of every ActivitySource and Meter in the solution.</summary>
     public const string SourcePrefix = "Aspire.Inference";
@@ -53,6 +54,13 @@ public static class ServiceDefaultsExtensions
     /// </summary>
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
+        // Redis command spans are off unless asked for (Aspire__StackExchange__Redis__DisableTracing=false): the client
+        // traces every command, and those without a job around them (heartbeats, catalog refreshes, ModelSync's polls)
+        // become root traces, several a second, that bury the jobs' traces on the dashboard.
+        if (builder.Configuration["Aspire:StackExchange:Redis:DisableTracing"] is null)
+        {
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Aspire:StackExchange:Redis:DisableTracing"] = "true" });
+        }
         if (!IsTelemetryExported(builder.Configuration))
         {
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -84,10 +92,13 @@ public static class ServiceDefaultsExtensions
                 .AddMeter(SourcePrefix + ".*"))
             .WithTracing(tracing => tracing
                 .AddSource(SourcePrefix + ".*")
-                // Probes every second or two per replica would bury the jobs' traces.
+                // Probes, scrapes and the AppHost's model-status polls, each a root trace every second or two per replica,
+                // would bury the jobs' traces.
                 .AddAspNetCoreInstrumentation(o => o.Filter = context =>
                     !context.Request.Path.StartsWithSegments(HealthEndpointPath)
-                    && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath))
+                    && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath)
+                    && !context.Request.Path.StartsWithSegments(MetricsEndpointPath)
+                    && !context.Request.Headers.UserAgent.ToString().StartsWith(Contracts.Telemetry.AppHostUserAgent, StringComparison.Ordinal))
                 .AddHttpClientInstrumentation())
             .UseOtlpExporter();
         return builder;
@@ -120,7 +131,7 @@ public static class ServiceDefaultsExtensions
             ResponseWriter = HealthReportWriter.WriteAsync,
         });
         // Prometheus text format 0.0.4, for scrapers.
-        app.MapGet("/metrics", (InferenceMetrics metrics) =>
+        app.MapGet(MetricsEndpointPath, (InferenceMetrics metrics) =>
             Results.Text(metrics.WritePrometheusText(), "text/plain; version=0.0.4; charset=utf-8"));
         return app;
     }

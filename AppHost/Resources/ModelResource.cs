@@ -154,7 +154,11 @@ internal sealed class ModelAdminClient(EndpointReference modelsync, string admin
 {
     private const string KeyHeader = "X-Admin-Key";
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    private readonly HttpClient _http = new()
+    {
+        Timeout = TimeSpan.FromSeconds(5),
+        DefaultRequestHeaders = { { "User-Agent", Contracts.Telemetry.AppHostUserAgent } },
+    };
 
     public async Task<IReadOnlyList<AdminModel>?> ListAsync(CancellationToken cancellationToken)
     {

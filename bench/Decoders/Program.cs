@@ -11,6 +11,7 @@ using Decoders;
 using Engine.Imaging;
 using Engine.Inference;
 using Engine.Models;
+using TestSupport;
 
 var mode = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "cost";
 var root = FindRoot();
@@ -131,7 +132,7 @@ int Fuzz()
             rssHalfway = SettledRss();
         }
         var seedIndex = random.Next(seeds.Length);
-        var (mutation, data) = Mutations.Mutate(seeds[seedIndex], random);
+        var (mutation, data) = ImageMutations.Mutate(seeds[seedIndex], random);
         string outcome;
         try
         {
@@ -189,7 +190,7 @@ int Diff()
     for (var i = 0; i < 10_000; i++)
     {
         var seedIndex = random.Next(seeds.Length);
-        var (mutation, data) = Mutations.Mutate(seeds[seedIndex], random);
+        var (mutation, data) = ImageMutations.Mutate(seeds[seedIndex], random);
         var (oa, ob) = (Outcome(da, data), Outcome(db, data));
         if (oa != ob)
         {

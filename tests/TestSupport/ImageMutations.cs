@@ -1,7 +1,10 @@
-namespace Decoders;
+namespace TestSupport;
 
-/// <summary>A copy of tests/Engine.Tests/Imaging/DecoderFuzzTests.cs's mutations: the same seed gives the same inputs.</summary>
-internal static class Mutations
+/// <summary>
+/// The decoder fuzz's mutations of a valid image (tests/Engine.Tests/Imaging/DecoderFuzzTests.cs, and bench/Decoders to
+/// compare decoders on the same inputs): the same seed gives the same inputs.
+/// </summary>
+public static class ImageMutations
 {
     public static (string Mutation, byte[] Data) Mutate(byte[] seed, Random random)
     {
