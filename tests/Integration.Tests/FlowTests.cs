@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Http.Json;
 using Contracts.Jobs;
 using StackExchange.Redis;
 
@@ -284,6 +285,18 @@ public sealed class FlowTests(SystemFixture system)
         await system.Aspire.StartReplicaAsync("worker", 0);
         await system.Aspire.StartReplicaAsync("worker", 1);
         await system.Aspire.WaitForHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
+        // Until the gateway has seen them serve again, its clock of how long the models have gone unserved keeps running
+        // (Gateway:ModelUnavailableGrace): the next test that stops the workers would find it already spent.
+        using var http = new HttpClient { BaseAddress = system.Gateway() };
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); ; await Task.Delay(250, Ct))
+        {
+            var models = await http.GetFromJsonAsync<System.Text.Json.JsonElement[]>("/v1/models", Http.Json, Ct);
+            if (models!.All(m => m.GetProperty("ready").GetBoolean()))
+            {
+                return;
+            }
+            Assert.True(DateTime.UtcNow < deadline, "the gateway does not list every model ready 30 s after the workers are back");
+        }
     }
 
     private async Task<(long Jobs, long Batches)> WorkerCountersAsync()
