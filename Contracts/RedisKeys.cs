@@ -18,8 +18,14 @@ public static class RedisKeys
     /// <summary>Sorted set of job ids not yet finished, scored by deadline (unix ms): what the gateways' deadline sweeper expires.</summary>
     public const string JobDeadlines = "jobs:deadlines";
 
-    /// <summary>Pub/sub channel of job updates heard by every gateway replica.</summary>
-    public const string JobUpdatesChannel = "jobs:updates";
+    /// <summary>Set of who follows a job not yet finished: hub connections (<c>c:</c>…) and waiting gateways (<c>w:</c>…).</summary>
+    public static string JobFollowers(string jobId) => $"job:{jobId}:followers";
+
+    /// <summary>
+    /// Pub/sub channel of one gateway process's HTTP requests waiting for jobs (<c>?wait=</c>, predict, OIP infer): the
+    /// job store publishes a followed job's new states there. Hub connections get theirs through SignalR's backplane.
+    /// </summary>
+    public static string WaiterChannel(string waiterId) => $"jobs:updates:{waiterId}";
 
     /// <summary>Pub/sub channel of commands to one worker replica ("drain": stop consuming, finish, exit 0).</summary>
     public static string WorkerCommand(string instanceId) => $"worker:{instanceId}:command";

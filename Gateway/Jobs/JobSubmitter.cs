@@ -39,9 +39,6 @@ public sealed class GatewayOptions
     public TimeSpan ModelUnavailableGrace { get; set; } = TimeSpan.FromSeconds(30);
 }
 
-/// <summary>Options a client may give with a job.</summary>
-public sealed record SubmitOptions(double? TimeoutSeconds = null, string? IdempotencyKey = null, int? Priority = null);
-
 /// <summary>
 /// Validates a job, stores it as queued and publishes it; returns only after the broker confirmed.
 /// One Redis round trip and one confirmed publish per job.
@@ -131,14 +128,15 @@ public sealed class JobSubmitter(
         return InputKinds.Image;
     }
 
-    /// <param name="beforePublish">Called with the new job's id before it can run, so the caller can follow it without a race.</param>
+    /// <param name="follower">Who follows the job from the start (its entry in the job store), stored with the record.</param>
+    /// <param name="beforePublish">Called with the new job's record before it can run, so the caller can wait for it without a race.</param>
     public async Task<JobRecord> SubmitAsync(
         string model, ReadOnlyMemory<byte> input, SubmitOptions? options, string? owner, CancellationToken cancellationToken,
-        Action<JobRecord>? beforePublish = null, bool inputValidated = false)
+        string? follower = null, Action<JobRecord>? beforePublish = null, bool inputValidated = false)
     {
         try
         {
-            return await SubmitCoreAsync(model, input, options, owner, cancellationToken, beforePublish, inputValidated);
+            return await SubmitCoreAsync(model, input, options, owner, cancellationToken, follower, beforePublish, inputValidated);
         }
         catch (SubmissionException e)
         {
@@ -153,7 +151,7 @@ public sealed class JobSubmitter(
 
     private async Task<JobRecord> SubmitCoreAsync(
         string model, ReadOnlyMemory<byte> input, SubmitOptions? options, string? owner, CancellationToken cancellationToken,
-        Action<JobRecord>? beforePublish, bool inputValidated)
+        string? follower, Action<JobRecord>? beforePublish, bool inputValidated)
     {
         var info = ValidateModel(model);
         await EnsureServedAsync(model);
@@ -182,7 +180,7 @@ public sealed class JobSubmitter(
         JobTransition created;
         try
         {
-            created = await store.CreateAsync(record, queueOptions.Value.RecordTtl, options?.IdempotencyKey);
+            created = await store.CreateAsync(record, queueOptions.Value.RecordTtl, options?.IdempotencyKey, follower);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {

@@ -1,12 +1,43 @@
 using System.Collections.Concurrent;
+using Contracts;
 using Contracts.Jobs;
+using ServiceDefaults.Jobs;
+using StackExchange.Redis;
 
 namespace Gateway.Jobs;
 
-/// <summary>HTTP requests waiting for a job to finish (<c>?wait=</c>, predict, OIP infer) on this replica.</summary>
-public sealed class JobWaiters
+/// <summary>
+/// HTTP requests waiting for a job to finish (<c>?wait=</c>, predict, OIP infer) on this replica. The jobs they wait for
+/// are followed under this process's <see cref="Follower"/> entry, so the job store publishes their new states on this
+/// process's own channel (<see cref="RedisKeys.WaiterChannel"/>): no gateway hears another's jobs.
+/// </summary>
+public sealed partial class JobWaiters(IConnectionMultiplexer redis, ILogger<JobWaiters> log) : IHostedService
 {
     private readonly ConcurrentDictionary<string, List<TaskCompletionSource<JobRecord>>> _waiters = new(StringComparer.Ordinal);
+    private readonly string _id = Guid.NewGuid().ToString("N");
+
+    /// <summary>This process's follower entry (new per process: a restarted gateway has no waiting requests left).</summary>
+    public string Follower => JobStore.WaiterFollower(_id);
+
+    public async Task StartAsync(CancellationToken cancellationToken) =>
+        await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(RedisKeys.WaiterChannel(_id)), (_, message) =>
+        {
+            if (message.IsNullOrEmpty)
+            {
+                return;
+            }
+            try
+            {
+                Complete(JobJson.Deserialize(message!));
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                LogBadNotice(e.Message);
+            }
+        });
+
+    public Task StopAsync(CancellationToken cancellationToken) =>
+        redis.GetSubscriber().UnsubscribeAsync(RedisChannel.Literal(RedisKeys.WaiterChannel(_id)));
 
     public Task<JobRecord> Register(string jobId, out Action unregister)
     {
@@ -30,8 +61,6 @@ public sealed class JobWaiters
         return tcs.Task;
     }
 
-    public bool HasWaiters(string jobId) => _waiters.ContainsKey(jobId);
-
     public IEnumerable<string> PendingJobs => _waiters.Keys;
 
     public void Complete(JobRecord record)
@@ -48,4 +77,7 @@ public sealed class JobWaiters
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored a malformed job notice: {Reason}")]
+    private partial void LogBadNotice(string reason);
 }

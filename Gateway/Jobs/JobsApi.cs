@@ -78,7 +78,7 @@ public static class JobsApi
             try
             {
                 var record = await SubmitFromRequestAsync(model, request, submitter, options.Value, cancellationToken,
-                    beforePublish: r => done = waiters.Register(r.Id, out unregister));
+                    follower: waiters.Follower, beforePublish: r => done = waiters.Register(r.Id, out unregister));
                 var final = await WaitForAsync(record.Id, done!, store, options.Value.SyncTimeout, cancellationToken);
                 return final switch
                 {
@@ -120,7 +120,8 @@ public static class JobsApi
                 var done = waiters.Register(id, out var unregister);
                 try
                 {
-                    record = await store.GetAsync(id);
+                    // Registered here first, followed in the store second: a state stored in between is published to us.
+                    record = await store.FollowAsync(id, waiters.Follower);
                     if (record is { IsTerminal: false })
                     {
                         record = await WaitForAsync(id, done, store, TimeSpan.FromSeconds(wait.Value), cancellationToken) ?? await store.GetAsync(id);
@@ -163,7 +164,7 @@ public static class JobsApi
     /// <summary>Reads the body (bounded by the input limit) and submits it; options come from headers and the query.</summary>
     internal static async Task<JobRecord> SubmitFromRequestAsync(
         string model, HttpRequest request, JobSubmitter submitter, GatewayOptions options, CancellationToken cancellationToken,
-        Action<JobRecord>? beforePublish = null)
+        string? follower = null, Action<JobRecord>? beforePublish = null)
     {
         ReadOnlyMemory<byte> body;
         double? timeout;
@@ -184,7 +185,7 @@ public static class JobsApi
             throw;
         }
         var idempotencyKey = request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } key ? key : null;
-        return await submitter.SubmitAsync(model, body, new SubmitOptions(timeout, idempotencyKey), owner: null, cancellationToken, beforePublish);
+        return await submitter.SubmitAsync(model, body, new SubmitOptions(timeout, idempotencyKey), owner: null, cancellationToken, follower, beforePublish);
     }
 
     /// <summary>Reads a request body, refusing (413) one over the limit as soon as it is known to be.</summary>

@@ -1,13 +1,15 @@
 using Gateway.Hubs;
 using Gateway.Messaging;
 using Gateway.Models;
+using Microsoft.AspNetCore.SignalR;
 using ServiceDefaults.Jobs;
+using ServiceDefaults.Push;
 
 namespace Gateway.Jobs;
 
 public static class JobsExtensions
 {
-    /// <summary>Everything that takes a job in and brings its result back: catalog, store, publisher, relay.</summary>
+    /// <summary>Everything that takes a job in and brings its result back: catalog, store, publisher, hub, waiters.</summary>
     public static WebApplicationBuilder AddJobPipeline(this WebApplicationBuilder builder)
     {
         builder.Services.Configure<GatewayOptions>(builder.Configuration.GetSection(GatewayOptions.Section));
@@ -21,23 +23,22 @@ public static class JobsExtensions
         builder.Services.AddSingleton<JobSubmitter>();
         builder.Services.AddSingleton<JobCanceller>();
         builder.Services.AddSingleton<JobWaiters>();
-        builder.Services.AddSingleton<JobSubscriptions>();
-        builder.Services.AddSingleton<JobUpdateRelay>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<JobUpdateRelay>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<JobWaiters>());
+        builder.Services.AddSingleton<InferenceHubHandler>();
+        builder.Services.AddSingleton<IInferenceHubHandler>(sp => sp.GetRequiredService<InferenceHubHandler>());
+        builder.Services.AddHostedService<PushResync>();
         builder.Services.Configure<DeadlineSweepOptions>(builder.Configuration.GetSection(DeadlineSweepOptions.Section));
         builder.Services.AddHostedService<DeadlineSweeper>();
 
         var maxInput = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>()?.MaxInputBytes ?? new GatewayOptions().MaxInputBytes;
         // Kestrel's own cap sits above ours so oversized bodies get our problem+json 413, not a bare one.
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = (long)maxInput * 2 + 1024 * 1024);
-        builder.Services.AddSignalR(o =>
+        builder.AddJobPush(); // ServiceDefaults/Push: SignalR and its Redis backplane, shared with the workers
+        builder.Services.Configure<HubOptions>(o =>
         {
             // Inputs travel base64-encoded in the JSON protocol: 4/3 of the bytes plus the envelope.
             o.MaximumReceiveMessageSize = (long)maxInput * 4 / 3 + 64 * 1024;
             o.EnableDetailedErrors = false;
-        }).AddJsonProtocol(o =>
-        {
-            o.PayloadSerializerOptions.DefaultIgnoreCondition = JobJson.Options.DefaultIgnoreCondition;
         });
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = JobJson.Options.DefaultIgnoreCondition);
         return builder;

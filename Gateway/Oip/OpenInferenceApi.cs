@@ -137,7 +137,7 @@ public static class OpenInferenceApi
         try
         {
             var record = await submitter.SubmitAsync(model, body, null, owner: null, cancellationToken,
-                beforePublish: r => done = waiters.Register(r.Id, out unregister), inputValidated: true);
+                follower: waiters.Follower, beforePublish: r => done = waiters.Register(r.Id, out unregister), inputValidated: true);
             var final = await JobsApi.WaitForAsync(record.Id, done!, store, options.Value.SyncTimeout, cancellationToken);
             if (final is null)
             {

@@ -1,5 +1,6 @@
 using Contracts;
 using Contracts.Jobs;
+using ServiceDefaults.Push;
 using StackExchange.Redis;
 
 namespace ServiceDefaults.Jobs;
@@ -8,14 +9,40 @@ namespace ServiceDefaults.Jobs;
 public readonly record struct JobTransition(bool Applied, JobRecord Record);
 
 /// <summary>
-/// Job records in Redis. Every change is one Lua script call that refuses to touch a terminal
-/// record and publishes the new state on <see cref="RedisKeys.JobUpdatesChannel"/> in the same
-/// step, so a stored result and its notice can never disagree — and each costs one round trip.
+/// Job records in Redis, and who follows each job: a set beside the record holding hub connections (<c>c:</c> + connection
+/// id) and gateways with HTTP requests waiting (<c>w:</c> + the gateway's waiter id). Every change is one Lua script call
+/// that refuses to touch a terminal record and, in the same step, reads the followers when the status moved: the state is
+/// pushed to those connections through SignalR's Redis backplane (<see cref="JobPush"/>) and published to the waiting
+/// gateways' channels. Following a job and reading it are one step too (<see cref="FollowAsync"/>), so each state after
+/// the one a follower read reaches it exactly once, whichever replica stores it.
 /// </summary>
-public sealed class JobStore(IConnectionMultiplexer redis)
+public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
 {
-    // KEYS[1] job key, KEYS[2] idempotency key or '', KEYS[3] deadline set; ARGV[1] record json, ARGV[2] ttl ms, ARGV[3] deadline
-    // (unix ms, or '' for none), ARGV[4] job id. No notice: nobody follows a job before it exists.
+    // Shared by the scripts: whether a record (JSON) is terminal, from its status field.
+    private const string Terminal = """
+        local function terminal(rec)
+          local st = string.match(rec, '"status":"(%a+)"')
+          return st == 'succeeded' or st == 'failed' or st == 'expired' or st == 'cancelled', st
+        end
+        """;
+
+    // After a record changed status: publish it to the waiting gateways, return the connections to push it to; a
+    // terminal record has no followers left. KEYS: the followers set; rec: the new record; done: whether it is terminal.
+    private const string Followers = """
+        local function followers(key, rec, done)
+          local conns = {}
+          for _, m in ipairs(redis.call('SMEMBERS', key)) do
+            local kind = string.sub(m, 1, 2)
+            if kind == 'c:' then conns[#conns + 1] = string.sub(m, 3)
+            elseif kind == 'w:' then redis.call('PUBLISH', 'jobs:updates:' .. string.sub(m, 3), rec) end
+          end
+          if done then redis.call('DEL', key) end
+          return conns
+        end
+        """;
+
+    // KEYS[1] job key, KEYS[2] idempotency key or '', KEYS[3] deadline set, KEYS[4] followers set; ARGV[1] record json,
+    // ARGV[2] ttl ms, ARGV[3] deadline (unix ms, or '' for none), ARGV[4] job id, ARGV[5] the first follower or ''.
     private const string CreateScript = """
         if KEYS[2] ~= '' then
           local existing = redis.call('GET', KEYS[2])
@@ -27,47 +54,69 @@ public sealed class JobStore(IConnectionMultiplexer redis)
         redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
         if KEYS[2] ~= '' then redis.call('SET', KEYS[2], string.sub(KEYS[1], 5), 'PX', ARGV[2]) end
         if ARGV[3] ~= '' then redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4]) end
+        if ARGV[5] ~= '' then
+          redis.call('SADD', KEYS[4], ARGV[5])
+          redis.call('PEXPIRE', KEYS[4], ARGV[2])
+        end
         return {1, ARGV[1]}
         """;
 
-    // KEYS[1] job key, KEYS[2] deadline set; ARGV[1] record json, ARGV[2] channel, ARGV[3] job id. Never overwrites a
-    // terminal record; a job that becomes terminal leaves the deadline set, so the set holds only unfinished jobs.
-    private const string TransitionScript = """
+    // KEYS[1] job key, KEYS[2] followers set; ARGV[1] the follower. Returns the record (nil when unknown); a job not yet
+    // finished gains the follower, whose set lives as long as the record.
+    private const string FollowScript = Terminal + "\n" + """
+        local cur = redis.call('GET', KEYS[1])
+        if not cur then return false end
+        if not terminal(cur) then
+          redis.call('SADD', KEYS[2], ARGV[1])
+          local ttl = redis.call('PTTL', KEYS[1])
+          if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+        end
+        return cur
+        """;
+
+    // KEYS[1] job key, KEYS[2] deadline set, KEYS[3] followers set; ARGV[1] record json, ARGV[2] job id. Never overwrites
+    // a terminal record; a job that becomes terminal leaves the deadline set, so the set holds only unfinished jobs.
+    // Returns {applied, record, connections to push to...}: none when the status did not move (a retry's new attempt).
+    private const string TransitionScript = Terminal + "\n" + Followers + "\n" + """
         local cur = redis.call('GET', KEYS[1])
         if not cur then return {0, false} end
-        local st = string.match(cur, '"status":"(%a+)"')
-        if st == 'succeeded' or st == 'failed' or st == 'expired' or st == 'cancelled' then return {0, cur} end
+        local was_done, st = terminal(cur)
+        if was_done then return {0, cur} end
         redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
-        redis.call('PUBLISH', ARGV[2], ARGV[1])
-        local nx = string.match(ARGV[1], '"status":"(%a+)"')
-        if nx == 'succeeded' or nx == 'failed' or nx == 'expired' or nx == 'cancelled' then redis.call('ZREM', KEYS[2], ARGV[3]) end
-        return {1, ARGV[1]}
+        local done, nx = terminal(ARGV[1])
+        if done then redis.call('ZREM', KEYS[2], ARGV[2]) end
+        local result = {1, ARGV[1]}
+        if nx ~= st then
+          for _, c in ipairs(followers(KEYS[3], ARGV[1], done)) do result[#result + 1] = c end
+        end
+        return result
         """;
 
-    // The same step as TransitionScript for many jobs in one call (a worker's batch): KEYS[1..n] job keys, KEYS[n + 1] the
-    // deadline set; ARGV[1] channel, ARGV[i + 1] the record for KEYS[i]. Returns 1 per job whose record was stored, 0 where
-    // it was terminal or unknown. Keep the per-job rule in step with TransitionScript.
-    private const string TransitionManyScript = """
+    // The same step as TransitionScript for many jobs in one call (a worker's batch): KEYS[2i - 1] job key and KEYS[2i]
+    // its followers set for i = 1..n, KEYS[2n + 1] the deadline set; ARGV[i] the record for job i. Returns per job {0} where
+    // it was terminal or unknown, else {1, connections to push to...}. Keep the per-job rule in step with TransitionScript.
+    private const string TransitionManyScript = Terminal + "\n" + Followers + "\n" + """
         local deadlines = KEYS[#KEYS]
-        local applied = {}
-        for i = 1, #KEYS - 1 do
-          local key = KEYS[i]
-          applied[i] = 0
+        local results = {}
+        for i = 1, #ARGV do
+          local key = KEYS[2 * i - 1]
+          local result = {0}
           local cur = redis.call('GET', key)
           if cur then
-            local st = string.match(cur, '"status":"(%a+)"')
-            if not (st == 'succeeded' or st == 'failed' or st == 'expired' or st == 'cancelled') then
-              redis.call('SET', key, ARGV[i + 1], 'KEEPTTL')
-              redis.call('PUBLISH', ARGV[1], ARGV[i + 1])
-              local nx = string.match(ARGV[i + 1], '"status":"(%a+)"')
-              if nx == 'succeeded' or nx == 'failed' or nx == 'expired' or nx == 'cancelled' then
-                redis.call('ZREM', deadlines, string.sub(key, 5))
+            local was_done, st = terminal(cur)
+            if not was_done then
+              redis.call('SET', key, ARGV[i], 'KEEPTTL')
+              local done, nx = terminal(ARGV[i])
+              if done then redis.call('ZREM', deadlines, string.sub(key, 5)) end
+              result[1] = 1
+              if nx ~= st then
+                for _, c in ipairs(followers(KEYS[2 * i], ARGV[i], done)) do result[#result + 1] = c end
               end
-              applied[i] = 1
             end
           end
+          results[i] = result
         end
-        return applied
+        return results
         """;
 
     private IDatabase Db => redis.GetDatabase();
@@ -76,7 +125,8 @@ public sealed class JobStore(IConnectionMultiplexer redis)
     /// Stores a new queued job and enters its deadline in <see cref="RedisKeys.JobDeadlines"/> (same round trip); with an
     /// idempotency key already used, returns that job instead (Applied = false).
     /// </summary>
-    public async Task<JobTransition> CreateAsync(JobRecord record, TimeSpan ttl, string? idempotencyKey)
+    /// <param name="follower">Who follows the job from the start (<see cref="ConnectionFollower"/>, <see cref="WaiterFollower"/>).</param>
+    public async Task<JobTransition> CreateAsync(JobRecord record, TimeSpan ttl, string? idempotencyKey, string? follower = null)
     {
         var idem = idempotencyKey is null ? "" : RedisKeys.Idempotency(record.Owner ?? "anonymous", idempotencyKey);
         // Scored no later than the record's own expiry, so the sweeper always clears the entry of a job that outlives its record.
@@ -84,27 +134,48 @@ public sealed class JobStore(IConnectionMultiplexer redis)
             ? Math.Min(d.ToUnixTimeMilliseconds(), record.AcceptedAt.ToUnixTimeMilliseconds() + (long)ttl.TotalMilliseconds)
             : "";
         var result = (RedisResult[])(await Db.ScriptEvaluateAsync(CreateScript,
-            [RedisKeys.Job(record.Id), idem, RedisKeys.JobDeadlines],
-            [JobJson.Serialize(record), (long)ttl.TotalMilliseconds, deadline, record.Id]))!;
+            [RedisKeys.Job(record.Id), idem, RedisKeys.JobDeadlines, RedisKeys.JobFollowers(record.Id)],
+            [JobJson.Serialize(record), (long)ttl.TotalMilliseconds, deadline, record.Id, follower ?? ""]))!;
         return new JobTransition((int)result[0] == 1, JobJson.Deserialize((string)result[1]!));
     }
 
-    /// <summary>Moves a job to <paramref name="next"/> unless it is already terminal or unknown.</summary>
+    /// <summary>The follower entry of a hub connection.</summary>
+    public static string ConnectionFollower(string connectionId) => "c:" + connectionId;
+
+    /// <summary>The follower entry of a gateway whose HTTP requests wait: its updates arrive on <see cref="RedisKeys.WaiterChannel"/>.</summary>
+    public static string WaiterFollower(string waiterId) => "w:" + waiterId;
+
+    /// <summary>
+    /// Makes <paramref name="follower"/> follow a job and returns the job's current state (null when unknown or expired),
+    /// in one step: every later state reaches the follower, and none it has already read.
+    /// </summary>
+    public async Task<JobRecord?> FollowAsync(string id, string follower)
+    {
+        var value = await Db.ScriptEvaluateAsync(FollowScript, [RedisKeys.Job(id), RedisKeys.JobFollowers(id)], [follower]);
+        return value.IsNull ? null : JobJson.Deserialize((string)value!);
+    }
+
+    /// <summary>Moves a job to <paramref name="next"/> unless it is already terminal or unknown, and pushes it to its followers.</summary>
     public async Task<JobTransition?> TransitionAsync(JobRecord next)
     {
         var result = (RedisResult[])(await Db.ScriptEvaluateAsync(TransitionScript,
-            [RedisKeys.Job(next.Id), RedisKeys.JobDeadlines],
-            [JobJson.Serialize(next), RedisKeys.JobUpdatesChannel, next.Id]))!;
+            [RedisKeys.Job(next.Id), RedisKeys.JobDeadlines, RedisKeys.JobFollowers(next.Id)],
+            [JobJson.Serialize(next), next.Id]))!;
         if (result[1].IsNull)
         {
             return null;
         }
-        return new JobTransition((int)result[0] == 1, JobJson.Deserialize((string)result[1]!));
+        var transition = new JobTransition((int)result[0] == 1, JobJson.Deserialize((string)result[1]!));
+        if (result.Length > 2)
+        {
+            await push.PushAsync(transition.Record, Connections(result, 2));
+        }
+        return transition;
     }
 
     /// <summary>
     /// <see cref="TransitionAsync"/> for several jobs in one round trip (a worker's batch): each record is stored and
-    /// published unless its job is already terminal or unknown. Returns, per record, whether it was stored.
+    /// pushed unless its job is already terminal or unknown. Returns, per record, whether it was stored.
     /// </summary>
     public async Task<bool[]> TransitionManyAsync(IReadOnlyList<JobRecord> next)
     {
@@ -112,22 +183,42 @@ public sealed class JobStore(IConnectionMultiplexer redis)
         {
             return [];
         }
-        var keys = new RedisKey[next.Count + 1];
-        var args = new RedisValue[next.Count + 1];
-        keys[next.Count] = RedisKeys.JobDeadlines;
-        args[0] = RedisKeys.JobUpdatesChannel;
+        var keys = new RedisKey[2 * next.Count + 1];
+        var args = new RedisValue[next.Count];
+        keys[^1] = RedisKeys.JobDeadlines;
         for (var i = 0; i < next.Count; i++)
         {
-            keys[i] = RedisKeys.Job(next[i].Id);
-            args[i + 1] = JobJson.Serialize(next[i]);
+            keys[2 * i] = RedisKeys.Job(next[i].Id);
+            keys[2 * i + 1] = RedisKeys.JobFollowers(next[i].Id);
+            args[i] = JobJson.Serialize(next[i]);
         }
         var result = (RedisResult[])(await Db.ScriptEvaluateAsync(TransitionManyScript, keys, args))!;
         var applied = new bool[result.Length];
+        List<Task>? pushes = null;
         for (var i = 0; i < result.Length; i++)
         {
-            applied[i] = (int)result[i] == 1;
+            var job = (RedisResult[])result[i]!;
+            applied[i] = (int)job[0] == 1;
+            if (job.Length > 1)
+            {
+                (pushes ??= []).Add(push.PushAsync(next[i], Connections(job, 1)));
+            }
+        }
+        if (pushes is not null)
+        {
+            await Task.WhenAll(pushes);
         }
         return applied;
+    }
+
+    private static string[] Connections(RedisResult[] result, int from)
+    {
+        var connections = new string[result.Length - from];
+        for (var i = 0; i < connections.Length; i++)
+        {
+            connections[i] = (string)result[from + i]!;
+        }
+        return connections;
     }
 
     /// <summary>Removes a record whose job never reached the broker (the client was never given its id), in one round trip.</summary>
@@ -136,8 +227,9 @@ public sealed class JobStore(IConnectionMultiplexer redis)
         var batch = Db.CreateBatch();
         var deleted = batch.KeyDeleteAsync(RedisKeys.Job(id));
         var unlisted = batch.SortedSetRemoveAsync(RedisKeys.JobDeadlines, id);
+        var unfollowed = batch.KeyDeleteAsync(RedisKeys.JobFollowers(id));
         batch.Execute();
-        return Task.WhenAll(deleted, unlisted);
+        return Task.WhenAll(deleted, unlisted, unfollowed);
     }
 
     /// <summary>Up to <paramref name="max"/> ids whose deadline entry is due at <paramref name="now"/>.</summary>

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using ServiceDefaults.Configuration;
 using ServiceDefaults.Jobs;
+using ServiceDefaults.Push;
 using Worker.Batching;
 using Worker.Inference;
 
@@ -15,6 +16,7 @@ public static class WorkerPipelineExtensions
         builder.Services.Configure<JobQueueOptions>(builder.Configuration.GetSection(JobQueueOptions.Section));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<JobStore>();
+        builder.AddJobPush(); // results go straight to the hub connections following them, through SignalR's Redis backplane
         builder.Services.AddSingleton<WorkerStats>();
         builder.Services.AddSingleton(Engine.Bucket.ModelBuckets.Open(
             builder.Configuration.GetRequiredConnectionString("models", Engine.Bucket.ModelBuckets.Description)));

@@ -114,7 +114,7 @@ public sealed class ObservabilityTests(SystemFixture system)
         Assert.Equal(submit.SpanId, run.ParentSpanId);
         Assert.NotNull(batch);
         Assert.Equal("worker", batch.Service);
-        Assert.Equal("gateway", push.Service);
+        Assert.Equal("worker", push.Service); // the worker pushes through the backplane, straight to the connection
         Assert.Equal(submit.TraceId, push.TraceId);
         Assert.Equal(submit.SpanId, push.ParentSpanId);
         Assert.Equal("succeeded", push.Attributes.GetValueOrDefault("job.status"));

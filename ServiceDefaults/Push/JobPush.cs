@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using Contracts.Jobs;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using ServiceDefaults.Jobs;
+using StackExchange.Redis;
+
+namespace ServiceDefaults.Push;
+
+public static class JobPushExtensions
+{
+    /// <summary>
+    /// SignalR with its Redis backplane, on the process's own Redis connection (Aspire's <c>AddRedisClient("cache")</c>):
+    /// the gateways hold the hub connections, and any service that changes a job (a worker finishing it, a gateway
+    /// cancelling or expiring it) pushes the new state to the connections following it through the backplane.
+    /// </summary>
+    public static ISignalRServerBuilder AddJobPush(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<JobPush>();
+        builder.Services.AddOptions<RedisOptions>()
+            .Configure<IConnectionMultiplexer>((o, redis) => o.ConnectionFactory = _ => Task.FromResult(redis));
+        return builder.Services.AddSignalR()
+            .AddJsonProtocol(o => o.PayloadSerializerOptions.DefaultIgnoreCondition = JobJson.Options.DefaultIgnoreCondition)
+            .AddStackExchangeRedis();
+    }
+}
+
+/// <summary>
+/// Sends a job's new state to the hub connections that follow it (<see cref="JobStore"/> calls it after each change it
+/// applied). Through the backplane each follower costs one PUBLISH on its connection's channel, heard only by the gateway
+/// replica holding that connection. Pushing a job's final state is a span of the job's trace (its context rides on the record).
+/// </summary>
+public sealed partial class JobPush(IHubContext<InferenceHub, IInferenceClient> hub, ILogger<JobPush> log)
+{
+    private static readonly ActivitySource Source = new("Aspire.Inference.Push");
+
+    public async Task PushAsync(JobRecord record, IReadOnlyList<string> connections)
+    {
+        if (connections.Count == 0)
+        {
+            return;
+        }
+        using var span = StartPushSpan(record, connections.Count);
+        try
+        {
+            await hub.Clients.Clients(connections).JobUpdated(record);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            // The state is stored: a client that reconnects (or is told to resync) reads it when it subscribes again.
+            span?.SetStatus(ActivityStatusCode.Error, e.Message);
+            LogPushFailed(record.Id, e.Message);
+        }
+    }
+
+    private static Activity? StartPushSpan(JobRecord record, int connections)
+    {
+        if (!record.IsTerminal || record.TraceParent is null || !Source.HasListeners()
+            || !ActivityContext.TryParse(record.TraceParent, null, isRemote: true, out var parent))
+        {
+            return null;
+        }
+        var span = Source.StartActivity("push job update", ActivityKind.Producer, parent);
+        span?.SetTag("job.id", record.Id);
+        span?.SetTag("job.status", record.Status.ToWire());
+        span?.SetTag("push.connections", connections);
+        return span;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pushing the update of job {JobId} failed: {Reason}")]
+    private partial void LogPushFailed(string jobId, string reason);
+}
