@@ -18,10 +18,36 @@ public sealed class InferenceClient : IAsyncDisposable
         Connection = new HubConnection(new Uri(gateway, "/hubs/inference"));
         Connection.On<JobRecord>("JobUpdated", update =>
         {
+            _pushes.GetOrAdd(update.Id, _ => new()).Enqueue(update);
             Record(update);
             return Task.CompletedTask;
         });
+        // The gateway may have missed pushes (its Redis subscription dropped): follow every unfinished job again.
+        Connection.On("Resync", async () =>
+        {
+            Interlocked.Increment(ref _resyncs);
+            foreach (var id in _followed.Keys.Where(id => !_final.TryGetValue(id, out var f) || !f.Task.IsCompleted).ToList())
+            {
+                await SubscribeAsync(id);
+            }
+        });
     }
+
+    private int _resyncs;
+    private readonly ConcurrentDictionary<string, byte> _followed = new();
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<JobRecord>> _pushes = new();
+
+    /// <summary>
+    /// The states pushed (<c>JobUpdated</c>) by job id: the server pushes each at most once. (After a <c>Resync</c>, the
+    /// state a re-subscribe returns may repeat one pushed meanwhile; clients keep the newest state per job.)
+    /// </summary>
+    public IReadOnlyDictionary<string, ConcurrentQueue<JobRecord>> Pushes => _pushes;
+
+    /// <summary>The jobs this client submitted or subscribed to.</summary>
+    public IReadOnlyCollection<string> Followed => [.. _followed.Keys];
+
+    /// <summary>How many times the gateway asked this client to resync.</summary>
+    public int Resyncs => _resyncs;
 
     private void Record(JobRecord update)
     {
@@ -44,11 +70,16 @@ public sealed class InferenceClient : IAsyncDisposable
         return client;
     }
 
-    public Task<string> SubmitAsync(string model, byte[] input, object? options = null) =>
-        Connection.InvokeAsync<string>("Submit", [model, input, options], TestContext.Current.CancellationToken);
+    public async Task<string> SubmitAsync(string model, byte[] input, object? options = null)
+    {
+        var id = await Connection.InvokeAsync<string>("Submit", [model, input, options], TestContext.Current.CancellationToken);
+        _followed.TryAdd(id, 0);
+        return id;
+    }
 
     public async Task<JobRecord> SubscribeAsync(string jobId)
     {
+        _followed.TryAdd(jobId, 0);
         var current = await Connection.InvokeAsync<JobRecord>("Subscribe", [jobId], TestContext.Current.CancellationToken);
         Record(current);
         return current;

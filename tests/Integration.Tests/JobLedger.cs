@@ -5,8 +5,8 @@ namespace Integration.Tests;
 
 /// <summary>
 /// Bookkeeping in the spirit of RabbitMQ's Jepsen checks, at the level of jobs: every job a client
-/// was acknowledged for is tracked to its outcome; a job with no terminal push is lost, one with
-/// two terminal pushes is duplicated.
+/// was acknowledged for is tracked to its outcome; a job whose terminal state never reached its client is lost, one
+/// with two terminal pushes is duplicated.
 /// </summary>
 public sealed class JobLedger
 {
@@ -16,14 +16,18 @@ public sealed class JobLedger
 
     public IReadOnlyCollection<string> Ids => [.. _terminal.Keys];
 
-    /// <summary>Records the pushes a client received (call after the run, with all of its clients).</summary>
+    /// <summary>
+    /// Records the terminal states a client received (call after the run, with all of its clients): every one pushed,
+    /// or else the one a subscribe returned.
+    /// </summary>
     public void Observe(InferenceClient client)
     {
         foreach (var (id, updates) in client.Updates)
         {
             if (_terminal.TryGetValue(id, out var bag))
             {
-                foreach (var update in updates.Where(u => u.IsTerminal))
+                var pushed = client.Pushes.TryGetValue(id, out var p) ? p.Where(u => u.IsTerminal).ToList() : [];
+                foreach (var update in pushed.Count > 0 ? pushed : updates.Where(u => u.IsTerminal).Take(1))
                 {
                     bag.Add(update);
                 }

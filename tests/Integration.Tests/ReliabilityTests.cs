@@ -120,6 +120,57 @@ public sealed class ReliabilityTests(SystemFixture system)
     }
 
     [Fact]
+    public async Task Redis_restart_under_load_every_job_reaches_its_subscriber_exactly_once()
+    {
+        // Both gateways' backplane subscriptions drop with Redis while workers are mid-batch: pushes sent meanwhile are
+        // lost, and each gateway, once its subscription is back, tells its connections to resync.
+        var ledger = new JobLedger();
+        var clients = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => InferenceClient.ConnectAsync(system.Gateway(i % 2))));
+        try
+        {
+            var image = Fixtures.Bytes("line-032.png");
+            await Task.WhenAll(clients.Select(async client =>
+            {
+                for (var i = 0; i < 15; i++)
+                {
+                    ledger.Acknowledged(await client.SubmitAsync("ocr-rec", image));
+                }
+            }));
+            await system.Aspire.RestartReplicaAsync("cache", 0);
+            await system.Aspire.WaitForHealthyAsync("cache", TimeSpan.FromSeconds(60), Ct);
+
+            var expected = Fixtures.LineText("line-032.png");
+            foreach (var client in clients)
+            {
+                foreach (var id in client.Followed)
+                {
+                    var final = await client.FinalAsync(id, TimeSpan.FromSeconds(120));
+                    Assert.Equal(JobStatus.Succeeded, final.Status);
+                    Assert.Equal(expected, final.Output!.Value.GetProperty("text").GetString()!.Trim());
+                }
+            }
+            await Task.Delay(1000, Ct);
+            foreach (var client in clients)
+            {
+                ledger.Observe(client);
+            }
+            var report = ledger.Tally();
+            TestContext.Current.TestOutputHelper?.WriteLine($"{report}; resyncs: {string.Join(", ", clients.Select(c => c.Resyncs))}");
+            Assert.Equal(0, report.Lost);
+            Assert.Equal(0, report.Duplicated);
+            Assert.Equal(60, report.Succeeded);
+            Assert.All(clients, c => Assert.True(c.Resyncs > 0, "a gateway did not ask its connections to resync after Redis came back"));
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task RabbitMQ_restart_under_load_finishes_every_acknowledged_job_and_refuses_new_ones_clearly_meanwhile()
     {
         var ledger = new JobLedger();
