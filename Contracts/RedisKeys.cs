@@ -25,7 +25,10 @@ public static class RedisKeys
     /// Pub/sub channel of one gateway process's HTTP requests waiting for jobs (<c>?wait=</c>, predict, OIP infer): the
     /// job store publishes a followed job's new states there. Hub connections get theirs through SignalR's backplane.
     /// </summary>
-    public static string WaiterChannel(string waiterId) => $"jobs:updates:{waiterId}";
+    public static string WaiterChannel(string waiterId) => WaiterChannelPrefix + waiterId;
+
+    /// <summary>What <see cref="WaiterChannel"/> names start with (the job store's scripts build them from it).</summary>
+    public const string WaiterChannelPrefix = "jobs:updates:";
 
     /// <summary>Pub/sub channel of commands to one worker replica ("drain": stop consuming, finish, exit 0).</summary>
     public static string WorkerCommand(string instanceId) => $"worker:{instanceId}:command";

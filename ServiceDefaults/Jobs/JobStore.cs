@@ -28,13 +28,13 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
 
     // After a record changed status: publish it to the waiting gateways, return the connections to push it to; a
     // terminal record has no followers left. KEYS: the followers set; rec: the new record; done: whether it is terminal.
-    private const string Followers = """
+    private const string Followers = $$"""
         local function followers(key, rec, done)
           local conns = {}
           for _, m in ipairs(redis.call('SMEMBERS', key)) do
             local kind = string.sub(m, 1, 2)
             if kind == 'c:' then conns[#conns + 1] = string.sub(m, 3)
-            elseif kind == 'w:' then redis.call('PUBLISH', 'jobs:updates:' .. string.sub(m, 3), rec) end
+            elseif kind == 'w:' then redis.call('PUBLISH', '{{RedisKeys.WaiterChannelPrefix}}' .. string.sub(m, 3), rec) end
           end
           if done then redis.call('DEL', key) end
           return conns
