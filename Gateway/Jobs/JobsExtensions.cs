@@ -2,6 +2,7 @@ using Gateway.Hubs;
 using Gateway.Messaging;
 using Gateway.Models;
 using ServiceDefaults.Jobs;
+using ServiceDefaults.Push;
 
 namespace Gateway.Jobs;
 
@@ -32,13 +33,10 @@ public static class JobsExtensions
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = (long)maxInput * 2 + 1024 * 1024);
         builder.Services.AddSignalR(o =>
         {
-            // Inputs travel base64-encoded in the JSON protocol: 4/3 of the bytes plus the envelope.
+            // Inputs travel base64-encoded in the JSON protocol: 4/3 of the bytes plus the envelope (MessagePack needs less: raw bytes).
             o.MaximumReceiveMessageSize = (long)maxInput * 4 / 3 + 64 * 1024;
             o.EnableDetailedErrors = false;
-        }).AddJsonProtocol(o =>
-        {
-            o.PayloadSerializerOptions.DefaultIgnoreCondition = JobJson.Options.DefaultIgnoreCondition;
-        });
+        }).AddInferenceHubProtocols();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = JobJson.Options.DefaultIgnoreCondition);
         return builder;
     }
