@@ -91,14 +91,7 @@ public static class MessagePackJson
                 json.WriteNumberValue(reader.ReadDouble());
                 break;
             case MessagePackType.String:
-                if (reader.TryReadStringSpan(out var utf8))
-                {
-                    json.WriteStringValue(utf8);
-                }
-                else
-                {
-                    json.WriteStringValue(reader.ReadString());
-                }
+                json.WriteStringValue(ReadUtf8(ref reader));
                 break;
             case MessagePackType.Binary:
                 json.WriteBase64StringValue(reader.ReadBytes()!.Value.ToArray());
@@ -124,14 +117,7 @@ public static class MessagePackJson
                     {
                         throw new MessagePackSerializationException($"A map key is {reader.NextMessagePackType}; JSON objects have string keys only.");
                     }
-                    if (reader.TryReadStringSpan(out var name))
-                    {
-                        json.WritePropertyName(name);
-                    }
-                    else
-                    {
-                        json.WritePropertyName(reader.ReadString()!);
-                    }
+                    json.WritePropertyName(ReadUtf8(ref reader));
                     Read(ref reader, json, options);
                 }
                 json.WriteEndObject();
@@ -140,6 +126,12 @@ public static class MessagePackJson
             default:
                 throw new MessagePackSerializationException($"A MessagePack {reader.NextMessagePackType} value has no JSON form.");
         }
+    }
+
+    private static ReadOnlySpan<byte> ReadUtf8(ref MessagePackReader reader)
+    {
+        var utf8 = reader.ReadStringSequence()!.Value;
+        return utf8.IsSingleSegment ? utf8.FirstSpan : utf8.ToArray();
     }
 
     /// <summary>Reads one MessagePack value as the UTF-8 JSON text of the same shape.</summary>

@@ -23,14 +23,11 @@ public sealed class InstantResultHub : Hub
 
 public sealed class InferenceClientEarlyResultTests
 {
-    [Theory]
-    [InlineData(HubProtocol.Json)]
-    [InlineData(HubProtocol.MessagePack)]
+    [Theory, InlineData(HubProtocol.Json), InlineData(HubProtocol.MessagePack)]
     public async Task Result_pushed_before_the_submit_returns_is_not_lost(HubProtocol protocol)
     {
         await using var app = await TestGateway.StartAsync<InstantResultHub>();
-        await using var client = await InferenceClient.ConnectAsync(
-            TestGateway.Address(app), new InferenceClientOptions { Protocol = protocol }, TestContext.Current.CancellationToken);
+        await using var client = await TestGateway.ConnectAsync(app, protocol);
 
         for (var i = 0; i < 20; i++)
         {

@@ -47,9 +47,7 @@ public sealed class InferenceClientReconnectTests
 {
     private readonly StubJobStore _store = new();
 
-    [Theory]
-    [InlineData(HubProtocol.Json)]
-    [InlineData(HubProtocol.MessagePack)]
+    [Theory, InlineData(HubProtocol.Json), InlineData(HubProtocol.MessagePack)]
     public async Task Pending_job_is_resubscribed_on_the_replica_the_client_reconnects_to_and_its_result_arrives(HubProtocol protocol)
     {
         var port = FreePort();
@@ -80,14 +78,11 @@ public sealed class InferenceClientReconnectTests
         Assert.Equal([id], _store.Subscribes);
     }
 
-    [Theory]
-    [InlineData(HubProtocol.Json)]
-    [InlineData(HubProtocol.MessagePack)]
+    [Theory, InlineData(HubProtocol.Json), InlineData(HubProtocol.MessagePack)]
     public async Task Resync_from_the_gateway_subscribes_again_to_every_job_still_awaited(HubProtocol protocol)
     {
         await using var app = await StartReplicaAsync(port: 0);
-        await using var client = await InferenceClient.ConnectAsync(
-            TestGateway.Address(app), new InferenceClientOptions { Protocol = protocol }, TestContext.Current.CancellationToken);
+        await using var client = await TestGateway.ConnectAsync(app, protocol);
         var reconnects = 0;
         client.Reconnected += () => { Interlocked.Increment(ref reconnects); return Task.CompletedTask; };
         var done = await client.SubmitAsync("ocr-cls", [1], cancellationToken: TestContext.Current.CancellationToken);
@@ -113,14 +108,11 @@ public sealed class InferenceClientReconnectTests
         Assert.Equal(0, reconnects);
     }
 
-    [Theory]
-    [InlineData(HubProtocol.Json)]
-    [InlineData(HubProtocol.MessagePack)]
+    [Theory, InlineData(HubProtocol.Json), InlineData(HubProtocol.MessagePack)]
     public async Task Image_reaches_the_gateway_byte_for_byte(HubProtocol protocol)
     {
         await using var app = await StartReplicaAsync(port: 0);
-        await using var client = await InferenceClient.ConnectAsync(
-            TestGateway.Address(app), new InferenceClientOptions { Protocol = protocol }, TestContext.Current.CancellationToken);
+        await using var client = await TestGateway.ConnectAsync(app, protocol);
         var image = new byte[300_000];
         new Random(7).NextBytes(image);
 

@@ -44,14 +44,12 @@ public sealed class RepeatingHub : Hub
 
 public sealed class InferenceClientStateOrderTests
 {
-    [Theory]
-    [InlineData(HubProtocol.Json)]
-    [InlineData(HubProtocol.MessagePack)]
+    [Theory, InlineData(HubProtocol.Json), InlineData(HubProtocol.MessagePack)]
     public async Task Each_state_of_a_job_surfaces_once_and_in_order_however_often_the_gateway_repeats_it(HubProtocol protocol)
     {
         var ct = TestContext.Current.CancellationToken;
         await using var app = await TestGateway.StartAsync<RepeatingHub>();
-        await using var client = await InferenceClient.ConnectAsync(TestGateway.Address(app), new InferenceClientOptions { Protocol = protocol }, ct);
+        await using var client = await TestGateway.ConnectAsync(app, protocol);
         var raised = new ConcurrentQueue<JobStatus>();
         client.JobUpdated += update => raised.Enqueue(update.Status);
         await using var updates = client.UpdatesAsync(ct).GetAsyncEnumerator(ct);

@@ -28,4 +28,8 @@ public static class TestGateway
     }
 
     public static Uri Address(WebApplication app) => new(app.Urls.First());
+
+    /// <summary>A client of <paramref name="app"/> speaking <paramref name="protocol"/>, connected.</summary>
+    public static Task<InferenceClient> ConnectAsync(WebApplication app, HubProtocol protocol) =>
+        InferenceClient.ConnectAsync(Address(app), new InferenceClientOptions { Protocol = protocol }, TestContext.Current.CancellationToken);
 }
