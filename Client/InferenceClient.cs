@@ -88,6 +88,7 @@ public sealed class InferenceClient : IAsyncDisposable
 
     public HubConnectionState State => _hub.State;
 
+    /// <summary>The hub protocol this client speaks (<see cref="InferenceClientOptions.Protocol"/>).</summary>
     public HubProtocol Protocol { get; }
 
     private TimeSpan RequestTimeout { get; }

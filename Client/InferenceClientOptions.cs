@@ -25,7 +25,7 @@ public sealed class InferenceClientOptions
     public IReadOnlyList<TimeSpan> ReconnectDelays { get; set; } =
         [TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30)];
 
-    /// <summary>The hub protocol (see README "Protocols" for what each costs per job).</summary>
+    /// <summary>The hub protocol: MessagePack by default (an image travels as its raw bytes; README "Hub protocols" has the numbers).</summary>
     public HubProtocol Protocol { get; set; } = HubProtocol.MessagePack;
 
     /// <summary>Timeout of one REST request (a long-poll adds its wait on top).</summary>
