@@ -1,6 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
-using Client.SignalR;
+using Microsoft.AspNetCore.SignalR;
 
 namespace Client;
 

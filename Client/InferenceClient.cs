@@ -1,17 +1,23 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
-using Client.SignalR;
 using Contracts.Jobs;
+using Contracts.Push;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Client;
 
 /// <summary>
 /// A typed client of one gateway: jobs over the SignalR hub (results pushed) and the REST API.
 /// REST calls work without <see cref="StartAsync"/>; hub calls need it (or use <see cref="ConnectAsync"/>).
-/// Errors the gateway reports come out as <see cref="InferenceApiException"/>.
+/// Errors the gateway reports come out as <see cref="InferenceApiException"/>; a hub call the connection could not
+/// carry as <see cref="InferenceConnectionException"/>. Every state of a job surfaces at most once, in order.
 /// </summary>
 public sealed class InferenceClient : IAsyncDisposable
 {
@@ -25,6 +31,11 @@ public sealed class InferenceClient : IAsyncDisposable
     private readonly ConcurrentDictionary<string, JobRecord> _early = new();
     private readonly ConcurrentQueue<string> _earlyOrder = new();
     private const int EarlyCapacity = 4096;
+    // Guards _surfaced, and keeps the updates of one job in order for the application: the stock client hands pushes to
+    // their handlers on a loop of their own and answers (Subscribe's record) to their callers, so a push sent before an
+    // answer can be handled after it.
+    private readonly Lock _publishing = new();
+    private readonly SurfacedStates _surfaced;
 
     public InferenceClient(Uri gateway, InferenceClientOptions? options = null)
     {
@@ -37,28 +48,55 @@ public sealed class InferenceClient : IAsyncDisposable
             Timeout = Timeout.InfiniteTimeSpan, // per request instead, so a long-poll can outlast it
         };
         RequestTimeout = options.RequestTimeout;
-        _hub = new HubConnection(new Uri(gateway, "/hubs/inference"), new HubConnectionOptions
+        Protocol = options.Protocol;
+        _surfaced = new SurfacedStates(4 * EarlyCapacity, id => _jobs.TryGetValue(id, out var done) && !done.Task.IsCompleted);
+        var builder = new HubConnectionBuilder()
+            .WithUrl(new Uri(gateway, "/hubs/inference"), http =>
+            {
+                // One WebSocket, no negotiate request: behind a proxy over several gateway replicas the two could land apart.
+                http.SkipNegotiation = true;
+                http.Transports = HttpTransportType.WebSockets;
+            })
+            // Asked for, but the stock client only reconnects statefully after a negotiate (its connection token), which
+            // is skipped here: a lost connection becomes a new one, and pending jobs are subscribed again (Reconnected).
+            .WithStatefulReconnect();
+        if (options.ReconnectDelays.Count > 0)
         {
-            HttpClient = _http,
-            ReconnectDelays = options.ReconnectDelays,
-            // One WebSocket, no negotiate request: behind a proxy over several gateway replicas the two could land apart.
-            SkipNegotiation = true,
-        });
+            builder.WithAutomaticReconnect([.. options.ReconnectDelays]);
+        }
+        if (options.Protocol == HubProtocol.MessagePack)
+        {
+            builder.AddMessagePackProtocol(o => o.SerializerOptions = HubMessagePack.Options);
+        }
+        _hub = builder.Build();
         _hub.On<JobRecord>("JobUpdated", update =>
         {
             Publish(update);
             return Task.CompletedTask;
         });
-        _hub.Reconnected += _ => ResubscribeAsync();
+        // The gateway asks for every job still awaited to be subscribed again. Not awaited here: the stock client runs
+        // handlers one at a time, and the pushes behind this one should not wait for every answer.
+        _hub.On("Resync", () =>
+        {
+            _ = ResubscribeAsync(raiseReconnected: false);
+            return Task.CompletedTask;
+        });
+        _hub.Reconnected += _ => ResubscribeAsync(raiseReconnected: true);
     }
 
     public Uri Gateway { get; }
 
     public HubConnectionState State => _hub.State;
 
+    /// <summary>The hub protocol this client speaks (<see cref="InferenceClientOptions.Protocol"/>).</summary>
+    public HubProtocol Protocol { get; }
+
     private TimeSpan RequestTimeout { get; }
 
-    /// <summary>Raised for every job update pushed by the gateway (and for the state a subscribe returns).</summary>
+    /// <summary>
+    /// Raised once for each state of a followed job, in order (queued, running, terminal; a state already passed is
+    /// skipped): pushed by the gateway, or returned by a subscribe, whichever comes first.
+    /// </summary>
     public event Action<JobRecord>? JobUpdated;
 
     /// <summary>Raised after the hub connection was lost and restored, once pending jobs are subscribed again.</summary>
@@ -90,7 +128,7 @@ public sealed class InferenceClient : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(model);
         ArgumentNullException.ThrowIfNull(input);
-        var id = await Hub(() => _hub.InvokeAsync<string>("Submit", [model, input, options], cancellationToken));
+        var id = await Hub(() => _hub.InvokeAsync<string>("Submit", model, input, options, cancellationToken), cancellationToken);
         Track(id);
         return id;
     }
@@ -100,7 +138,7 @@ public sealed class InferenceClient : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(jobId);
         Track(jobId);
-        var record = await Hub(() => _hub.InvokeAsync<JobRecord>("Subscribe", [jobId], cancellationToken));
+        var record = await Hub(() => _hub.InvokeAsync<JobRecord>("Subscribe", jobId, cancellationToken), cancellationToken);
         Publish(record);
         return record;
     }
@@ -108,7 +146,7 @@ public sealed class InferenceClient : IAsyncDisposable
     /// <summary>Cancels a job that has not finished; returns its state afterwards.</summary>
     public async Task<JobRecord> CancelAsync(string jobId, CancellationToken cancellationToken = default)
     {
-        var record = await Hub(() => _hub.InvokeAsync<JobRecord>("Cancel", [jobId], cancellationToken));
+        var record = await Hub(() => _hub.InvokeAsync<JobRecord>("Cancel", jobId, cancellationToken), cancellationToken);
         Publish(record);
         return record;
     }
@@ -243,17 +281,35 @@ public sealed class InferenceClient : IAsyncDisposable
         return content;
     }
 
-    private static async Task<T> Hub<T>(Func<Task<T>> call)
+    private async Task<T> Hub<T>(Func<Task<T>> call, CancellationToken cancellationToken)
     {
         try
         {
             return await call();
         }
-        catch (HubException e)
+        catch (HubException e) when (!IsCloseError(e))
         {
             throw InferenceApiException.FromHubException(e);
         }
+        catch (Exception e) when (IsConnectionLoss(e, cancellationToken))
+        {
+            throw new InferenceConnectionException($"The hub call did not complete: {e.Message}", e);
+        }
     }
+
+    /// <summary>
+    /// How the stock client reports a call the connection could not carry: not active (InvalidOperationException), lost
+    /// (the transport's error, a server timeout), closed without an error (the call is cancelled though nobody asked) or
+    /// with one.
+    /// </summary>
+    private static bool IsConnectionLoss(Exception e, CancellationToken cancellationToken) =>
+        e is InvalidOperationException or IOException or WebSocketException or TimeoutException
+        || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        || IsCloseError(e);
+
+    /// <summary>The stock client fails the calls in flight with the server's Close error as a HubException of its own wording.</summary>
+    private static bool IsCloseError(Exception e) =>
+        e is HubException && e.Message.StartsWith("The server closed the connection", StringComparison.Ordinal);
 
     private void Track(string jobId)
     {
@@ -269,22 +325,31 @@ public sealed class InferenceClient : IAsyncDisposable
 
     private void Publish(JobRecord update)
     {
-        if (update.IsTerminal)
+        lock (_publishing)
         {
-            if (_jobs.TryGetValue(update.Id, out var done))
+            var ahead = _surfaced.TryAdvance(update.Id, update.Status);
+            if (update.IsTerminal)
             {
-                done.TrySetResult(update);
+                // A waiter gets the terminal record even when it was surfaced before (a second WaitAsync of one job).
+                if (_jobs.TryGetValue(update.Id, out var done))
+                {
+                    done.TrySetResult(update);
+                }
+                else if (ahead)
+                {
+                    KeepEarly(update);
+                }
             }
-            else
+            if (!ahead)
             {
-                KeepEarly(update);
+                return;
             }
+            foreach (var reader in _readers.Keys)
+            {
+                reader.Writer.TryWrite(update);
+            }
+            JobUpdated?.Invoke(update);
         }
-        foreach (var reader in _readers.Keys)
-        {
-            reader.Writer.TryWrite(update);
-        }
-        JobUpdated?.Invoke(update);
     }
 
     private void KeepEarly(JobRecord update)
@@ -302,17 +367,20 @@ public sealed class InferenceClient : IAsyncDisposable
         }
     }
 
-    /// <summary>A reconnected connection is a new one (maybe on another replica): follow every unfinished job again.</summary>
-    private async Task ResubscribeAsync()
+    /// <summary>
+    /// Follows every unfinished job again: after a reconnect (a new connection, maybe on another replica) or when the
+    /// gateway asks for it (Resync).
+    /// </summary>
+    private async Task ResubscribeAsync(bool raiseReconnected)
     {
         var pending = _jobs.Where(j => !j.Value.Task.IsCompleted).Select(j => j.Key).ToList();
         await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (id, ct) =>
         {
             try
             {
-                Publish(await _hub.InvokeAsync<JobRecord>("Subscribe", [id], ct));
+                Publish(await _hub.InvokeAsync<JobRecord>("Subscribe", id, ct));
             }
-            catch (HubException e)
+            catch (HubException e) when (!IsCloseError(e))
             {
                 // The job is gone (expired from the store): nothing will ever arrive for it.
                 if (_jobs.TryGetValue(id, out var done))
@@ -320,12 +388,12 @@ public sealed class InferenceClient : IAsyncDisposable
                     done.TrySetException(InferenceApiException.FromHubException(e));
                 }
             }
-            catch (HubConnectionClosedException)
+            catch (Exception e) when (IsConnectionLoss(e, ct))
             {
                 // Lost again: the next Reconnected runs this once more.
             }
         });
-        if (Reconnected is { } reconnected)
+        if (raiseReconnected && Reconnected is { } reconnected)
         {
             await reconnected();
         }

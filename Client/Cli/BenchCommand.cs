@@ -14,6 +14,7 @@ public sealed class BenchCommand : Command
         Add(Model);
         Add(Gateway);
         Add(Transport);
+        Add(Protocol);
         Add(Mode);
         Add(Clients);
         Add(Rate);
@@ -43,6 +44,8 @@ public sealed class BenchCommand : Command
         Description = "signalr: submit over the hub, result pushed; rest: POST /v1/models/{m}/predict (submit and wait)",
         DefaultValueFactory = _ => BenchTransport.SignalR,
     };
+
+    public Option<HubProtocol> Protocol { get; } = ProtocolOption.Create();
 
     public Option<BenchMode> Mode { get; } = new("--mode")
     {
@@ -110,7 +113,8 @@ public sealed class BenchCommand : Command
         TimeSpan.FromSeconds(parse.GetValue(Duration)),
         TimeSpan.FromSeconds(parse.GetValue(Warmup)),
         files,
-        parse.GetValue(Timeout));
+        parse.GetValue(Timeout),
+        parse.GetValue(Protocol));
 
     private async Task<int> RunAsync(ParseResult parse, CliConsole console, CancellationToken cancellationToken)
     {
@@ -247,7 +251,7 @@ internal sealed class BenchTarget(BenchSettings settings) : IAsyncDisposable
 
     public async Task ConnectAsync(CancellationToken cancellationToken)
     {
-        var options = new InferenceClientOptions { RequestTimeout = TimeSpan.FromSeconds(settings.JobTimeoutSeconds) };
+        var options = new InferenceClientOptions { RequestTimeout = TimeSpan.FromSeconds(settings.JobTimeoutSeconds), Protocol = settings.Protocol };
         if (settings.Transport == BenchTransport.Rest)
         {
             _clients.Add(new InferenceClient(settings.Gateway, new InferenceClientOptions

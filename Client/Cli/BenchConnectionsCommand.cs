@@ -15,6 +15,7 @@ public sealed class BenchConnectionsCommand : Command
     {
         Add(Connections);
         Add(Gateway);
+        Add(Protocol);
         Add(Model);
         Add(Input);
         Add(Senders);
@@ -35,6 +36,8 @@ public sealed class BenchConnectionsCommand : Command
     };
 
     public Option<Uri> Gateway { get; } = GatewayOption.Create();
+
+    public Option<HubProtocol> Protocol { get; } = ProtocolOption.Create();
 
     public Option<string> Model { get; } = new("--model", "-m") { Description = "Model the senders submit to", DefaultValueFactory = _ => "ocr-cls", HelpName = "NAME" };
 
@@ -69,7 +72,8 @@ public sealed class BenchConnectionsCommand : Command
         TimeSpan.FromSeconds(parse.GetValue(Duration)),
         TimeSpan.FromSeconds(parse.GetValue(Settle)),
         parse.GetValue(GatewayPid),
-        parse.GetValue(EveryConnection));
+        parse.GetValue(EveryConnection),
+        parse.GetValue(Protocol));
 
     private async Task<int> RunAsync(ParseResult parse, CliConsole console, CancellationToken cancellationToken)
     {

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using Client.SignalR;
 using Spectre.Console;
 
 namespace Client.Cli;
@@ -12,6 +11,7 @@ public sealed class InferCommand : Command
     {
         Add(Model);
         Add(Gateway);
+        Add(Protocol);
         Add(Format);
         Add(Concurrency);
         Add(Timeout);
@@ -22,6 +22,8 @@ public sealed class InferCommand : Command
     public Option<string> Model { get; } = new("--model", "-m") { Description = "Model name (see 'models list')", Required = true, HelpName = "NAME" };
 
     public Option<Uri> Gateway { get; } = GatewayOption.Create();
+
+    public Option<HubProtocol> Protocol { get; } = ProtocolOption.Create();
 
     public Option<OutputFormat> Format { get; } = new("--format", "-f")
     {
@@ -63,7 +65,7 @@ public sealed class InferCommand : Command
         InferenceClient client;
         try
         {
-            client = await InferenceClient.ConnectAsync(gateway, cancellationToken: cancellationToken);
+            client = await InferenceClient.ConnectAsync(gateway, new InferenceClientOptions { Protocol = parse.GetValue(Protocol) }, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -94,7 +96,7 @@ public sealed class InferCommand : Command
                 await console.Error.WriteLineAsync($"interrupted: {run.Done} of {files.Count} files finished, {cancelled} jobs in flight cancelled");
                 return ExitCodes.Interrupted;
             }
-            catch (HubConnectionClosedException e)
+            catch (InferenceConnectionException e)
             {
                 await console.Error.WriteLineAsync(GatewayOption.Unreachable(gateway, e));
                 return ExitCodes.UsageOrConnection;

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
-using Client.SignalR;
 using Contracts.Jobs;
+using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Client.Cli;
 
@@ -73,7 +73,7 @@ public sealed class InferRun(InferenceClient client, string model, double? timeo
                     Interlocked.Increment(ref cancelled);
                 }
             }
-            catch (Exception e) when (e is InferenceApiException or HubConnectionClosedException or OperationCanceledException)
+            catch (Exception e) when (e is InferenceApiException or InferenceConnectionException or OperationCanceledException)
             {
                 // Finished meanwhile, or the gateway is gone: nothing more to do for it.
             }
@@ -135,7 +135,7 @@ public sealed class InferRun(InferenceClient client, string model, double? timeo
             {
                 await Task.Delay(e.RetryAfter ?? TimeSpan.FromSeconds(attempt), cancellationToken);
             }
-            catch (HubConnectionClosedException) when (attempt < SubmitAttempts && client.State == HubConnectionState.Reconnecting)
+            catch (InferenceConnectionException) when (attempt < SubmitAttempts && client.State == HubConnectionState.Reconnecting)
             {
                 await Task.Delay(TimeSpan.FromSeconds(attempt), cancellationToken);
             }

@@ -36,7 +36,7 @@ public static class JobsExtensions
         builder.AddJobPush(); // ServiceDefaults/Push: SignalR and its Redis backplane, shared with the workers
         builder.Services.Configure<HubOptions>(o =>
         {
-            // Inputs travel base64-encoded in the JSON protocol: 4/3 of the bytes plus the envelope.
+            // Inputs travel base64-encoded in the JSON protocol: 4/3 of the bytes plus the envelope (MessagePack needs less: raw bytes).
             o.MaximumReceiveMessageSize = (long)maxInput * 4 / 3 + 64 * 1024;
             o.EnableDetailedErrors = false;
         });

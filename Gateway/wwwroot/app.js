@@ -1,35 +1,48 @@
-// The browser client: pick a model, send an image over SignalR, watch the job's state change live,
-// then draw the result (OCR boxes with their text, or labels with scores).
+// The browser client: pick a model, send an image over SignalR (MessagePack: the image as raw bytes), watch the job's
+// state change live, then draw the result (OCR boxes with their text, or labels with scores).
 (() => {
   const $ = (id) => document.getElementById(id);
-  const jobs = new Map(); // jobId -> { image }
-  const early = new Map(); // updates that arrived before Submit returned the id
+  const jobs = new Map(); // jobId -> { image, model, rank: furthest state shown }
+  const early = new Map(); // the furthest update that arrived before Submit returned the id
   let currentJob = null;
+
+  // A job only moves forward (queued → running → terminal); the same state can arrive twice (Subscribe's answer and a
+  // push), so an update at or behind what is shown is dropped.
+  const rank = (status) => (status === "queued" ? 0 : status === "running" ? 1 : 2);
 
   const connection = new signalR.HubConnectionBuilder()
     // WebSockets straight away, no negotiate request: behind a proxy spreading connections over several gateway
     // replicas, negotiate and the WebSocket could land on different ones. On reconnect the page subscribes again.
     .withUrl("/hubs/inference", { skipNegotiation: true, transport: signalR.HttpTransportType.WebSockets })
+    .withHubProtocol(new signalR.protocols.msgpack.MessagePackHubProtocol())
     .withAutomaticReconnect()
     .build();
+
+  // Follows the current job again: after a reconnect (maybe to another gateway replica), or when the gateway asks.
+  async function resubscribe() {
+    const job = currentJob && jobs.get(currentJob);
+    if (!job || job.rank === 2) return;
+    try { render(await connection.invoke("Subscribe", currentJob)); } catch (e) { showError(e); }
+  }
 
   const setConnection = (state) => {
     $("connection").dataset.state = state;
     $("connection").textContent = state;
   };
   connection.onreconnecting(() => setConnection("reconnecting"));
-  connection.onreconnected(async () => {
+  connection.onreconnected(() => {
     setConnection("connected");
-    // A reconnect may land on another gateway replica: follow the job again there.
-    if (currentJob) {
-      try { render(await connection.invoke("Subscribe", currentJob)); } catch (e) { showError(e); }
-    }
+    return resubscribe();
   });
   connection.onclose(() => setConnection("disconnected"));
   connection.on("JobUpdated", (update) => {
     if (update.id === currentJob) render(update);
-    else if (!jobs.has(update.id)) early.set(update.id, update);
+    else if (!jobs.has(update.id)) {
+      const kept = early.get(update.id);
+      if (!kept || rank(update.status) > rank(kept.status)) early.set(update.id, update);
+    }
   });
+  connection.on("Resync", () => { resubscribe(); });
 
   async function loadModels() {
     const response = await fetch("/v1/models");
@@ -57,12 +70,11 @@
     const bytes = new Uint8Array(await file.arrayBuffer());
     const image = await createImageBitmap(file);
     try {
-      // byte[] travels base64-encoded in SignalR's JSON protocol.
-      const base64 = btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(""));
       currentJob = null;
-      const id = await connection.invoke("Submit", $("model").value, base64, null);
+      // A Uint8Array is MessagePack binary: the server's byte[] as it is, no base64.
+      const id = await connection.invoke("Submit", $("model").value, bytes, null);
       currentJob = id;
-      jobs.set(id, { image, model: $("model").value, last: null });
+      jobs.set(id, { image, model: $("model").value, rank: -1 });
       $("job").hidden = false;
       $("job-id").textContent = id;
       drawImage(image);
@@ -82,7 +94,8 @@
 
   function render(update) {
     const job = jobs.get(update.id);
-    if (!job) return;
+    if (!job || rank(update.status) <= job.rank) return;
+    job.rank = rank(update.status);
     $("status").dataset.state = update.status;
     $("status").textContent = update.status;
     $("status").setAttribute("data-testid", "status");

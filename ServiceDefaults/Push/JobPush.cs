@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using ServiceDefaults.Jobs;
 using StackExchange.Redis;
 
 namespace ServiceDefaults.Push;
@@ -22,8 +21,10 @@ public static class JobPushExtensions
         builder.Services.AddSingleton<JobPush>();
         builder.Services.AddOptions<RedisOptions>()
             .Configure<IConnectionMultiplexer>((o, redis) => o.ConnectionFactory = _ => Task.FromResult(redis));
+        // A message sent through the backplane carries one serialization per protocol the sender knows; a gateway holding
+        // a MessagePack connection needs that one, so every sender registers every protocol the gateways offer.
         return builder.Services.AddSignalR()
-            .AddJsonProtocol(o => o.PayloadSerializerOptions.DefaultIgnoreCondition = JobJson.Options.DefaultIgnoreCondition)
+            .AddInferenceHubProtocols()
             .AddStackExchangeRedis();
     }
 }

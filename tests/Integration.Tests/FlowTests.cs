@@ -11,8 +11,10 @@ public sealed class FlowTests(SystemFixture system)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    [Fact]
-    public async Task Five_hundred_jobs_from_twenty_clients_over_two_gateways_each_reach_their_owner_exactly_once()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Five_hundred_jobs_from_twenty_clients_over_two_gateways_each_reach_their_owner_exactly_once(bool messagePack)
     {
         var images = new[] { "line-001.png", "line-002.png", "upside-down-1.png", "upside-down-2.png" };
         // What each image should get back: its own answer, computed once through the synchronous API.
@@ -25,7 +27,7 @@ public sealed class FlowTests(SystemFixture system)
                 reference[image] = (await response.ReadJobAsync()).Output!.Value.GetProperty("labels").GetRawText();
             }
         }
-        var clients = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => InferenceClient.ConnectAsync(system.Gateway(i % 2))));
+        var clients = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => InferenceClient.ConnectAsync(system.Gateway(i % 2), messagePack)));
         try
         {
             var submitted = new ConcurrentDictionary<string, (int Client, string Image)>();

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
-using Client.SignalR;
 using Contracts.Jobs;
+using Contracts.Push;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Integration.Tests;
 
@@ -13,9 +15,10 @@ public sealed class InferenceClient : IAsyncDisposable
     private readonly ConcurrentDictionary<string, ConcurrentQueue<JobRecord>> _updates = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource<JobRecord>> _final = new();
 
-    private InferenceClient(Uri gateway)
+    private InferenceClient(Uri gateway, bool messagePack)
     {
-        Connection = new HubConnection(new Uri(gateway, "/hubs/inference"));
+        var builder = new HubConnectionBuilder().WithUrl(new Uri(gateway, "/hubs/inference"));
+        Connection = (messagePack ? builder.AddMessagePackProtocol(o => o.SerializerOptions = HubMessagePack.Options) : builder).Build();
         Connection.On<JobRecord>("JobUpdated", update =>
         {
             _pushes.GetOrAdd(update.Id, _ => new()).Enqueue(update);
@@ -63,16 +66,16 @@ public sealed class InferenceClient : IAsyncDisposable
     /// <summary>Every state received (pushed or returned by Subscribe), by job id.</summary>
     public IReadOnlyDictionary<string, ConcurrentQueue<JobRecord>> Updates => _updates;
 
-    public static async Task<InferenceClient> ConnectAsync(Uri gateway)
+    public static async Task<InferenceClient> ConnectAsync(Uri gateway, bool messagePack = false)
     {
-        var client = new InferenceClient(gateway);
+        var client = new InferenceClient(gateway, messagePack);
         await client.Connection.StartAsync(TestContext.Current.CancellationToken);
         return client;
     }
 
     public async Task<string> SubmitAsync(string model, byte[] input, object? options = null)
     {
-        var id = await Connection.InvokeAsync<string>("Submit", [model, input, options], TestContext.Current.CancellationToken);
+        var id = await Connection.InvokeAsync<string>("Submit", model, input, options, TestContext.Current.CancellationToken);
         _followed.TryAdd(id, 0);
         return id;
     }
@@ -80,13 +83,13 @@ public sealed class InferenceClient : IAsyncDisposable
     public async Task<JobRecord> SubscribeAsync(string jobId)
     {
         _followed.TryAdd(jobId, 0);
-        var current = await Connection.InvokeAsync<JobRecord>("Subscribe", [jobId], TestContext.Current.CancellationToken);
+        var current = await Connection.InvokeAsync<JobRecord>("Subscribe", jobId, TestContext.Current.CancellationToken);
         Record(current);
         return current;
     }
 
     public Task<JobRecord> CancelAsync(string jobId) =>
-        Connection.InvokeAsync<JobRecord>("Cancel", [jobId], TestContext.Current.CancellationToken);
+        Connection.InvokeAsync<JobRecord>("Cancel", jobId, TestContext.Current.CancellationToken);
 
     public async Task<JobRecord> FinalAsync(string jobId, TimeSpan? timeout = null) =>
         await _final.GetOrAdd(jobId, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).Task

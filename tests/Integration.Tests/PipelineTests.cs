@@ -133,13 +133,13 @@ public sealed class PipelineTests(SystemFixture system)
     public async Task Hub_errors_carry_the_same_stable_codes_as_rest()
     {
         await using var client = await InferenceClient.ConnectAsync(system.Gateway());
-        var unknown = await Assert.ThrowsAsync<Client.SignalR.HubException>(() => client.SubmitAsync("no-such-model", Fixtures.Bytes("line-001.png")));
+        var unknown = await Assert.ThrowsAsync<Microsoft.AspNetCore.SignalR.HubException>(() => client.SubmitAsync("no-such-model", Fixtures.Bytes("line-001.png")));
         Assert.Equal("model_not_found", HubErrors.Code(unknown));
-        var gif = await Assert.ThrowsAsync<Client.SignalR.HubException>(() => client.SubmitAsync("ocr-rec", "GIF89a......"u8.ToArray()));
+        var gif = await Assert.ThrowsAsync<Microsoft.AspNetCore.SignalR.HubException>(() => client.SubmitAsync("ocr-rec", "GIF89a......"u8.ToArray()));
         Assert.Equal("unsupported_media_type", HubErrors.Code(gif));
-        var badId = await Assert.ThrowsAsync<Client.SignalR.HubException>(() => client.SubscribeAsync("../../etc/passwd"));
+        var badId = await Assert.ThrowsAsync<Microsoft.AspNetCore.SignalR.HubException>(() => client.SubscribeAsync("../../etc/passwd"));
         Assert.Equal("invalid_job_id", HubErrors.Code(badId));
-        var foreign = await Assert.ThrowsAsync<Client.SignalR.HubException>(() => client.SubscribeAsync(Guid.NewGuid().ToString("N")));
+        var foreign = await Assert.ThrowsAsync<Microsoft.AspNetCore.SignalR.HubException>(() => client.SubscribeAsync(Guid.NewGuid().ToString("N")));
         Assert.Equal("job_not_found", HubErrors.Code(foreign));
     }
 

@@ -217,7 +217,7 @@ public sealed class ReliabilityTests(SystemFixture system)
                 after = await client.SubmitAsync("ocr-rec", image);
                 ledger.Acknowledged(after);
             }
-            catch (Client.SignalR.HubException)
+            catch (Microsoft.AspNetCore.SignalR.HubException)
             {
                 await Task.Delay(500, Ct);
             }
@@ -363,7 +363,7 @@ public sealed class ReliabilityTests(SystemFixture system)
                         submittedBy[id] = client;
                         ledger.Acknowledged(id);
                     }
-                    catch (Client.SignalR.HubException)
+                    catch (Microsoft.AspNetCore.SignalR.HubException)
                     {
                         Interlocked.Increment(ref refused); // queue full: never acknowledged, not the ledger's concern
                     }

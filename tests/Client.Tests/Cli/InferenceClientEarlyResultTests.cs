@@ -1,11 +1,6 @@
-using System.Net;
 using System.Text.Json;
 using Contracts.Jobs;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.SignalR;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Client.Tests.Cli;
 
@@ -28,18 +23,11 @@ public sealed class InstantResultHub : Hub
 
 public sealed class InferenceClientEarlyResultTests
 {
-    [Fact]
-    public async Task Result_pushed_before_the_submit_returns_is_not_lost()
+    [Theory, InlineData(HubProtocol.Json), InlineData(HubProtocol.MessagePack)]
+    public async Task Result_pushed_before_the_submit_returns_is_not_lost(HubProtocol protocol)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-        builder.Logging.ClearProviders();
-        builder.Services.AddSignalR();
-        await using var app = builder.Build();
-        app.MapHub<InstantResultHub>("/hubs/inference");
-        await app.StartAsync(TestContext.Current.CancellationToken);
-        var address = new Uri(app.Urls.First());
-        await using var client = await InferenceClient.ConnectAsync(address, cancellationToken: TestContext.Current.CancellationToken);
+        await using var app = await TestGateway.StartAsync<InstantResultHub>();
+        await using var client = await TestGateway.ConnectAsync(app, protocol);
 
         for (var i = 0; i < 20; i++)
         {

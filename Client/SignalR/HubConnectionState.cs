@@ -1,9 +1,0 @@
-namespace Client.SignalR;
-
-public enum HubConnectionState
-{
-    Disconnected,
-    Connecting,
-    Connected,
-    Reconnecting,
-}
