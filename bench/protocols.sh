@@ -2,7 +2,8 @@
 # Hub protocols compared (issue 13): the same image, the same load, JSON then MessagePack. Starts the whole system
 # through the AppHost (1 gateway, $WORKERS workers) and runs `bench` (closed loop, $CLIENTS connections) through a
 # counting proxy (bench/wire-bytes.py) once per protocol: bytes on the wire per job each way, and the cost per job
-# from bench/cost.py (gateway CPU ms, allocations), after an unmeasured warm-up. Saves bench/results/protocols-<stamp>.md with the raw files beside it.
+# from bench/cost.py (gateway CPU ms, allocations) and the bench process's own CPU (the client's side of the protocol),
+# after an unmeasured warm-up. Saves bench/results/protocols-<stamp>.md with the raw files beside it.
 #
 # Usage: bash bench/protocols.sh     (env: MODEL=ocr-cls INPUT=tests/Engine.Tests/Fixtures/Ocr/line-001.png CLIENTS=16
 #                                          DURATION=20 WARMUP=5 WORKERS=2 SKIP_BUILD=1
@@ -53,6 +54,10 @@ for protocol in $PROTOCOLS; do
   wait_for 10 python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))"
   log "run $run: $MODEL, $CLIENTS clients, ${WARMUP}s + ${DURATION}s through the counting proxy"
   python3 bench/cost.py snapshot "$RAW/apphost.log" >"$RAW/cost-$run-before.json"
+  python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[2:])
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write(str(r.ru_utime + r.ru_stime))' "$RAW/client-cpu-$run.txt" \
   dotnet Client/$REL/Client.dll bench --gateway "http://127.0.0.1:$port" --model "$MODEL" --protocol "$protocol" \
     --clients "$CLIENTS" --duration "$DURATION" --warmup "$WARMUP" --input "$INPUT" \
     --json "$RAW/bench-$run.json" >"$RAW/bench-$run.txt" 2>&1 || true
@@ -73,15 +78,16 @@ def cost(protocol, pattern):
 load = open("/proc/loadavg").read().split()[:3]
 print(f"# Hub protocols, {model}, `{input_}` ({os.path.getsize(input_):,} bytes), {clients} clients closed loop\n")
 print(f"Load average at the end: {' '.join(load)} ({os.cpu_count()} cores).\n")
-print("| run | jobs | bytes up per job | bytes down per job | gateway CPU ms per job | gateway KiB allocated per job | jobs/s | p50 ms |")
-print("|---|--:|--:|--:|--:|--:|--:|--:|")
+print("| run | jobs | bytes up per job | bytes down per job | gateway CPU ms per job | gateway KiB allocated per job | client CPU ms per job | jobs/s | p50 ms |")
+print("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
 for p in (f"{i}-{p}" for i, p in enumerate(protocols.split(), 1)):
     wire = json.load(open(os.path.join(raw, f"wire-{p}.json")))
     jobs = cost(p, r"^jobs accepted: (\d+)") or 0
     report = json.load(open(os.path.join(raw, f"bench-{p}.json")))
     per = lambda b: f"{b / jobs:,.0f}" if jobs else "—"
     cpu, alloc = cost(p, r"^  gateway\S*\s+([\d.]+)"), cost(p, r"^  gateway\s+([\d.]+) KiB")
-    print(f"| {p} | {jobs:.0f} | {per(wire['up'])} | {per(wire['down'])} | {cpu} | {alloc} | {report['throughput']} | {report['latency']['p50']} |")
+    client = float(open(os.path.join(raw, f"client-cpu-{p}.txt")).read()) * 1000 / jobs if jobs else 0
+    print(f"| {p} | {jobs:.0f} | {per(wire['up'])} | {per(wire['down'])} | {cpu} | {alloc} | {client:.2f} | {report['throughput']} | {report['latency']['p50']} |")
 PY
 cat "$TABLE"
 log "saved $TABLE"
