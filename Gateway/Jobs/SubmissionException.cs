@@ -28,6 +28,5 @@ public static class ProblemCodes
     public const string InvalidJobId = "invalid_job_id";
     public const string JobNotFound = "job_not_found";
     public const string JobAlreadyFinished = "job_already_finished";
-    public const string TooManySubscriptions = "too_many_subscriptions";
     public const string Timeout = "timeout";
 }
