@@ -9,12 +9,13 @@ namespace AppHost.Tests;
 /// The AppHost run as a user runs it, its output captured: <see cref="DotnetRun"/> is the README's command (with the
 /// launch profile's fixed ports), <see cref="Start"/> the built AppHost with the same settings on free ports.
 /// </summary>
-internal sealed class AppHostProcess : IAsyncDisposable
+public sealed class AppHostProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _stdout = new();
     private readonly StringBuilder _stderr = new();
     private readonly List<(string Text, TaskCompletionSource<string> Seen)> _waits = [];
+    private int _disposed;
 
     private AppHostProcess(ProcessStartInfo info)
     {
@@ -125,8 +126,13 @@ internal sealed class AppHostProcess : IAsyncDisposable
         return stopping.Elapsed;
     }
 
+    /// <summary>Stops the AppHost if it still runs; a second call (the test's, then its fixture's) does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         if (!_process.HasExited)
         {
             ChildProcesses.Signal(_process.Id, ChildProcesses.SigTerm);

@@ -5,17 +5,17 @@ using TestSupport;
 namespace AppHost.Tests;
 
 /// <summary>The AppHost as a user runs it — `dotnet run --project AppHost`, the built AppHost — and how it stops.</summary>
-public sealed class LifecycleTests
+public sealed class LifecycleTests(LifecycleRuns runs) : IClassFixture<LifecycleRuns>
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task Dotnet_run_prints_the_dashboard_login_whose_page_shows_the_graph_a_jobs_trace_and_the_model_commands_and_sigterm_leaves_no_process()
     {
-        var run = AspireSystem.NewRunDirectory("cli");
-        await using var apphost = AppHostProcess.DotnetRun(run);
+        var run = runs.DotnetRun.Run;
+        await using var apphost = runs.DotnetRun.AppHost;
         var login = await apphost.WaitForLineAsync("Login to the dashboard at ", TimeSpan.FromSeconds(120));
-        var gatewayLine = await apphost.WaitForLineAsync("Gateway ready: ", TimeSpan.FromSeconds(180));
+        var gatewayLine = await apphost.WaitForLineAsync("Gateway ready: ", LifecycleRuns.StartTimeout);
 
         var loginUrl = AppHostProcess.UrlAfter(login, "Login to the dashboard at ");
         Assert.Equal("/login", loginUrl.AbsolutePath);
@@ -44,9 +44,9 @@ public sealed class LifecycleTests
     [Fact]
     public async Task Ctrl_c_to_the_apphost_stops_every_resource()
     {
-        var run = AspireSystem.NewRunDirectory("cli");
-        await using var apphost = AppHostProcess.Start(run);
-        await apphost.WaitForLineAsync("Gateway ready: ", TimeSpan.FromSeconds(180));
+        var run = runs.ForCtrlC.Run;
+        await using var apphost = runs.ForCtrlC.AppHost;
+        await apphost.WaitForLineAsync("Gateway ready: ", LifecycleRuns.StartTimeout);
         var processes = ChildProcesses.WithMarker(run);
         Assert.NotEmpty(processes);
 
@@ -60,9 +60,9 @@ public sealed class LifecycleTests
     [Fact]
     public async Task After_the_apphost_is_killed_dcp_stops_every_resource_within_30_seconds()
     {
-        var run = AspireSystem.NewRunDirectory("cli");
-        await using var apphost = AppHostProcess.Start(run);
-        await apphost.WaitForLineAsync("Gateway ready: ", TimeSpan.FromSeconds(180));
+        var run = runs.ForKill.Run;
+        await using var apphost = runs.ForKill.AppHost;
+        await apphost.WaitForLineAsync("Gateway ready: ", LifecycleRuns.StartTimeout);
         var processes = ChildProcesses.WithMarker(run);
 
         var killed = Stopwatch.StartNew();
@@ -79,8 +79,8 @@ public sealed class LifecycleTests
     [Fact]
     public async Task Disposing_the_testing_application_stops_every_process()
     {
-        var run = AspireSystem.NewRunDirectory("dispose");
-        var system = await AspireSystem.StartAsync(run, ["--AppHost:Workers=1", "--AppHost:GatewayPort=0"], configure: null, Ct);
+        var run = runs.ForDisposal.Run;
+        var system = await runs.ForDisposal.System;
         List<int> pids;
         try
         {

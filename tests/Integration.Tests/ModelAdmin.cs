@@ -48,7 +48,7 @@ internal static class ModelAdmin
                 return last;
             }
 
-            await Task.Delay(500, TestContext.Current.CancellationToken);
+            await Task.Delay(250, TestContext.Current.CancellationToken);
         }
 
         Assert.Fail($"{name} did not reach the expected state within {timeout.TotalSeconds} s; last: {JsonSerializer.Serialize(last, Http.Json)}");

@@ -125,9 +125,9 @@ public sealed class ModelSyncTests(SystemFixture system) : IDisposable
     [Fact]
     public async Task Version_no_worker_can_load_is_rolled_back_after_the_timeout()
     {
-        const string name = "cls-stuck";
-        PublishClassifier(name, 1);
-        await WaitForAsync(m => RolledOut(m, 1), name, TimeSpan.FromSeconds(120));
+        // Published at version 1 by the fixture: every worker serves it from its start.
+        const string name = SystemFixture.UnloadableNextModel;
+        await WaitForAsync(m => AllServe(m, 1), name, TimeSpan.FromSeconds(60));
         await PostAsync($"/admin/models/{name}/pin/1");
 
         // v2 passes ModelSync's checks, then its weights are damaged in the bucket (same size): workers cannot load it.

@@ -6,19 +6,27 @@ using Contracts.Jobs;
 namespace Integration.Tests;
 
 /// <summary>
-/// Arrival at three times capacity for a minute: THE LONG TEST of the suite (~80 s). What a client sees: the excess is
+/// Arrival at three times capacity for 30 s: the long test of the suite (~40 s). What a client sees: the excess is
 /// refused at once with a retryable answer, everything accepted finishes, memory stays bounded, latency comes back.
+/// The queue is full within seconds of the burst's start; the rest holds the overload (about 10,000 requests here).
 /// </summary>
 public sealed class OverloadTests(SystemFixture system)
 {
     private const string Model = "ocr-cls";
-    private static readonly TimeSpan Burst = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan Burst = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Growth of a replica's RSS over the burst that still counts as bounded, per second of burst: 600 MB over the minute
+    /// the burst once lasted. A leak per request grows with the requests, so it is judged at the same rate whatever the
+    /// burst's length; the ONNX Runtime arena's one-off growth to the largest batch (about 130 MB) fits well within it.
+    /// </summary>
+    private const long GrowthPerBurstSecondKb = 10 * 1024;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
     [Trait("Duration", "Long")]
-    public async Task Three_times_capacity_for_a_minute_refuses_the_excess_fast_finishes_every_accepted_job_and_recovers()
+    public async Task Three_times_capacity_for_thirty_seconds_refuses_the_excess_fast_finishes_every_accepted_job_and_recovers()
     {
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 256 };
         using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(60) };
@@ -88,10 +96,12 @@ public sealed class OverloadTests(SystemFixture system)
         Assert.True(refusals[^1] < 10_000, $"a refusal took {refusals[^1]:0} ms");
         Assert.Equal(0, report.Lost);
         Assert.Equal(report.Acknowledged, report.Succeeded);
+        var growthBound = (long)(GrowthPerBurstSecondKb * Burst.TotalSeconds);
         foreach (var (name, before) in rssBefore)
         {
             // Bounded: the queue cap and the refusals keep work in hand (and so memory) limited, whatever the offered load.
-            Assert.True(rssPeak[name] < before + 600 * 1024, $"{name} grew from {before / 1024} MB to {rssPeak[name] / 1024} MB");
+            Assert.True(rssPeak[name] < before + growthBound,
+                $"{name} grew from {before / 1024} MB to {rssPeak[name] / 1024} MB (bound: +{growthBound / 1024} MB over {Burst.TotalSeconds:0} s)");
         }
         Assert.True(latencyAfter <= Math.Max(3 * latencyBefore, latencyBefore + 250), $"latency {latencyBefore:0} ms before, {latencyAfter:0} ms after");
 

@@ -34,8 +34,20 @@ public sealed class SystemFixture : IAsyncLifetime
     /// </summary>
     public static readonly TimeSpan ModelUnavailableGrace = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// ModelSync's ModelSync:PollInterval (5 s by default): how soon a version a test publishes or deletes is noticed.
+    /// Each pass lists the bucket (a local folder here) and reads the manifests; only a new version is validated.
+    /// </summary>
+    public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
+
     /// <summary>A copy of ocr-cls published at versions 1 and 2 from the start (served at 2): for tests that delete a version.</summary>
     public const string VersionedModel = "cls-versions";
+
+    /// <summary>
+    /// A copy of ocr-cls published at version 1 from the start, so every worker loads it when it starts: for the test whose
+    /// next version no worker can load (a model first published later is only served after a rollout restarted every worker).
+    /// </summary>
+    public const string UnloadableNextModel = "cls-stuck";
 
     public AspireSystem Aspire { get; private set; } = null!;
 
@@ -71,6 +83,7 @@ public sealed class SystemFixture : IAsyncLifetime
             $"--AppHost:ServiceEnvironment:Jobs__DeliveryLimit={DeliveryLimit}",
             $"--AppHost:ServiceEnvironment:Worker__HangTimeout={HangTimeout}",
             $"--AppHost:ServiceEnvironment:ModelSync__RolloutTimeout={RolloutTimeout}",
+            $"--AppHost:ServiceEnvironment:ModelSync__PollInterval={PollInterval}",
             $"--AppHost:ServiceEnvironment:Gateway__ModelUnavailableGrace={ModelUnavailableGrace}",
             "--AppHost:ServiceEnvironment:OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
             "--AppHost:ServiceEnvironment:OTEL_BSP_SCHEDULE_DELAY=500",
@@ -100,7 +113,7 @@ public sealed class SystemFixture : IAsyncLifetime
 
 /// <summary>
 /// A model bucket for the tests: links to the real models, plus a model that always fails in the worker, one that never
-/// finishes, and a copy of ocr-cls at two versions (its own files, so a test may delete one).
+/// finishes, a copy of ocr-cls at two versions (its own files, so a test may delete one) and one at a single version.
 /// </summary>
 public static class TestBucket
 {
@@ -134,6 +147,7 @@ public static class TestBucket
         }
         PublishClassifier(bucket, SystemFixture.VersionedModel, 1);
         PublishClassifier(bucket, SystemFixture.VersionedModel, 2);
+        PublishClassifier(bucket, SystemFixture.UnloadableNextModel, 1);
         // A valid ONNX file whose second input the classifier never feeds: every run throws inside the worker.
         var faulty = Directory.CreateDirectory(Path.Combine(bucket, "faulty", "1")).FullName;
         File.Copy("/usr/share/libonnx-testdata/data/node/test_reshape_negative_dim/model.onnx", Path.Combine(faulty, "model.onnx"));

@@ -50,6 +50,7 @@ public sealed class AspireSystem : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(3) };
     private TaskCompletionSource _changed = NewSignal();
+    private int _disposed;
 
     private AspireSystem(DistributedApplication app, string runDirectory)
     {
@@ -274,8 +275,13 @@ public sealed class AspireSystem : IAsyncDisposable
     public string Describe() => string.Join(", ", _current.Values.OrderBy(r => r.Id, StringComparer.Ordinal)
         .Select(r => $"{r.Id}={r.State}{(r.Health is null ? "" : $"/{r.Health}")}"));
 
+    /// <summary>Stops and disposes the application; a second call (a test's, then its fixture's) does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         try
         {
             await App.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(90));

@@ -1,0 +1,64 @@
+using TestSupport;
+
+namespace AppHost.Tests;
+
+/// <summary>An AppHost process started for one test, and the run folder that marks every process it starts.</summary>
+public sealed record StartedAppHost(string Run, AppHostProcess AppHost);
+
+/// <summary>The testing application started for the disposal test, and its run folder.</summary>
+public sealed record StartedSystem(string Run, Task<AspireSystem> System);
+
+/// <summary>
+/// The runs <see cref="LifecycleTests"/> stop, all started at once when the class begins: `dotnet run --project AppHost`,
+/// the built AppHost twice (for SIGINT and for kill -9) and the testing application (for disposal). A start leaves the
+/// cores idle much of the time (RabbitMQ's boot, health checks, hosts waiting for each other), so overlapped the four were
+/// all up after about 90 s where one after another they took about 155 s (2026-12-02, 2 shared cores). Each run still
+/// belongs to one test, which waits for it to be up, stops it its own way and checks what that run left.
+/// (A filtered run of one of these tests starts all four.)
+/// </summary>
+public sealed class LifecycleRuns : IAsyncLifetime
+{
+    /// <summary>How long a test waits for its run to be up: the four starts share the machine, and the first test waits for them all.</summary>
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(300);
+
+    public StartedAppHost DotnetRun { get; private set; } = null!;
+
+    public StartedAppHost ForCtrlC { get; private set; } = null!;
+
+    public StartedAppHost ForKill { get; private set; } = null!;
+
+    public StartedSystem ForDisposal { get; private set; } = null!;
+
+    public ValueTask InitializeAsync()
+    {
+        DotnetRun = Start(AppHostProcess.DotnetRun);
+        ForCtrlC = Start(run => AppHostProcess.Start(run));
+        ForKill = Start(run => AppHostProcess.Start(run));
+        var run = AspireSystem.NewRunDirectory("dispose");
+        var cancellationToken = TestContext.Current.CancellationToken;
+        ForDisposal = new(run, Task.Run(() => AspireSystem.StartAsync(run, ["--AppHost:Workers=1", "--AppHost:GatewayPort=0"], configure: null,
+            cancellationToken), cancellationToken));
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Stops whatever a test did not (it failed first, or was filtered out).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var started in new[] { DotnetRun, ForCtrlC, ForKill })
+        {
+            await started.AppHost.DisposeAsync();
+        }
+        // A start that failed disposed itself (and the disposal test reported why).
+        await ForDisposal.System.ContinueWith(_ => { }, TaskScheduler.Default);
+        if (ForDisposal.System.IsCompletedSuccessfully)
+        {
+            await (await ForDisposal.System).DisposeAsync();
+        }
+    }
+
+    private static StartedAppHost Start(Func<string, AppHostProcess> start)
+    {
+        var run = AspireSystem.NewRunDirectory("cli");
+        return new(run, start(run));
+    }
+}
