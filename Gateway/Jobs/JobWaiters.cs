@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Contracts;
 using Contracts.Jobs;
 using ServiceDefaults.Jobs;
+using ServiceDefaults.Push;
 using StackExchange.Redis;
 
 namespace Gateway.Jobs;
@@ -28,7 +29,9 @@ public sealed partial class JobWaiters(IConnectionMultiplexer redis, ILogger<Job
             }
             try
             {
-                Complete(JobJson.Deserialize(message!));
+                var record = JobJson.Deserialize(message!);
+                using var push = _waiters.ContainsKey(record.Id) ? JobPush.StartPushSpan(record, 0, waiting: true) : null;
+                Complete(record);
             }
             catch (System.Text.Json.JsonException e)
             {

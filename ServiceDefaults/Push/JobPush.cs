@@ -44,7 +44,7 @@ public sealed partial class JobPush(IHubContext<InferenceHub, IInferenceClient> 
         {
             return;
         }
-        using var span = StartPushSpan(record, connections.Count);
+        using var span = StartPushSpan(record, connections.Count, waiting: false);
         try
         {
             await hub.Clients.Clients(connections).JobUpdated(record);
@@ -57,7 +57,11 @@ public sealed partial class JobPush(IHubContext<InferenceHub, IInferenceClient> 
         }
     }
 
-    private static Activity? StartPushSpan(JobRecord record, int connections)
+    /// <summary>
+    /// A "push job update" span, child of the job's "submit job" span, when a final state is delivered: to hub connections
+    /// (here) or to HTTP requests waiting on a gateway (its waiters call this).
+    /// </summary>
+    public static Activity? StartPushSpan(JobRecord record, int connections, bool waiting)
     {
         if (!record.IsTerminal || record.TraceParent is null || !Source.HasListeners()
             || !ActivityContext.TryParse(record.TraceParent, null, isRemote: true, out var parent))
@@ -68,6 +72,7 @@ public sealed partial class JobPush(IHubContext<InferenceHub, IInferenceClient> 
         span?.SetTag("job.id", record.Id);
         span?.SetTag("job.status", record.Status.ToWire());
         span?.SetTag("push.connections", connections);
+        span?.SetTag("push.waiters", waiting);
         return span;
     }
 

@@ -64,7 +64,8 @@ internal static class DashboardPage
         await page.Locator("fluent-dialog fluent-button").Filter(new() { HasText = "Yes" }).First.ClickAsync();
         await page.GetByText("no_previous_version: ocr-cls has no valid version older than 1.").First.WaitForAsync(new() { Timeout = 30_000 });
 
-        // Traces: the job's trace holds the gateway's and a worker's spans: submit job → run job and push job update.
+        // Traces: the job's trace holds the gateway's and a worker's spans: submit job → run job, and push job update (the
+        // gateway answering the waiting predict request).
         await page.GotoAsync(new Uri(login, "/traces").ToString());
         var trace = page.Locator("[role=row]").Filter(new() { HasText = "worker-" }).Filter(new() { HasText = "gateway (" }).First;
         await trace.WaitForAsync(new() { Timeout = 60_000 });
@@ -73,7 +74,7 @@ internal static class DashboardPage
         await page.GetByText("run job").First.WaitForAsync(new() { Timeout = 60_000 });
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, "aspire-dashboard-trace.png"), FullPage = true });
         var spans = page.Locator("[role=row]");
-        foreach (var (span, resource) in new[] { ("submit job", "gateway"), ("run job", "worker-"), ("push job update", "worker-") })
+        foreach (var (span, resource) in new[] { ("submit job", "gateway"), ("run job", "worker-"), ("push job update", "gateway") })
         {
             Assert.Contains(resource, await spans.Filter(new() { Has = page.GetByText(span, new() { Exact = true }) }).First.InnerTextAsync(), StringComparison.Ordinal);
         }
