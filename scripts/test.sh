@@ -11,39 +11,16 @@ mkdir -p artifacts
 rm -rf artifacts/logs
 log="artifacts/test-output.txt"
 
-# Build once (in parallel), then the test assemblies. The two that start a whole system (RabbitMQ, Redis,
-# services) run one after another: on 2 cores they should not compete. Every other test project of the
-# solution starts no system; those run one after another beside them, in the background and niced, so they
-# take only the time the system suites leave idle (a system's start leaves the cores idle much of the time:
-# its servers booting, health checks, hosts waiting on each other).
+# Build once (in parallel), then run the test assemblies one after another: two of them start
+# a whole system (RabbitMQ, Redis, services), and on 2 cores they should not compete.
 # Soak and benchmark-style tests run from their own scripts, not in the suite.
-system_suites=(tests/AppHost.Tests/AppHost.Tests.csproj tests/Integration.Tests/Integration.Tests.csproj)
-test_args=(-c Debug --no-build --filter "Category!=Soak" --blame-hang-timeout 8m --results-directory artifacts/TestResults)
-unit_log="artifacts/test-output-unit.txt"
 set +e
 dotnet build Aspire.Inference.sln -c Debug 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 if [[ $status -eq 0 ]]; then
-  mapfile -t unit_suites < <(dotnet sln Aspire.Inference.sln list | grep '^tests/.*\.csproj$' | grep -vxF -f <(printf '%s\n' "${system_suites[@]}"))
-  if [[ ${#unit_suites[@]} -eq 0 ]]; then
-    echo "no test projects besides the system suites found in Aspire.Inference.sln" | tee -a "$log"
-    status=1
-  fi
-  (
-    unit_status=0
-    for project in "${unit_suites[@]}"; do
-      nice -n 10 dotnet test "$project" "${test_args[@]}" || unit_status=1
-    done
-    exit "$unit_status"
-  ) >"$unit_log" 2>&1 &
-  unit_pid=$!
-  for project in "${system_suites[@]}"; do
-    dotnet test "$project" "${test_args[@]}" 2>&1 | tee -a "$log"
-    [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
-  done
-  wait "$unit_pid" || status=1
-  echo "--- test projects that start no system (${unit_suites[*]}), run beside the system suites ---" | tee -a "$log"
-  tee -a "$log" <"$unit_log"
+  dotnet test Aspire.Inference.sln -c Debug --no-build -m:1 --filter "Category!=Soak" \
+    --blame-hang-timeout 8m --results-directory artifacts/TestResults 2>&1 | tee -a "$log"
+  status=${PIPESTATUS[0]}
 fi
 set -e
 
