@@ -14,7 +14,10 @@
 # Usage: bash bench/side-by-side.sh            (env: DURATION=20 WARMUP=5 CLIENTS=64 WORKERS=2 MODELS="ocr-cls ocr-rec"
 #                                                    INPUT=tests/Engine.Tests/Fixtures/Ocr/line-001.png SKIP_BUILD=1
 #                                                    PHASES="a b c": run only some of the designs;
-#                                                    OPEN_MODELS="ocr-cls" OPEN_CLIENTS=16: the open-loop latency run)
+#                                                    OPEN_MODELS="ocr-cls" OPEN_CLIENTS=16: the open-loop latency run;
+#                                                    CLIENT=path/to/Client.dll: another tree's load generator, to tell a
+#                                                    change of the system from a change of the client sharing its cores;
+#                                                    BENCH_ARGS="--protocol json": extra options for every bench run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +35,8 @@ OUT=bench/results
 RAW=$OUT/side-by-side-$STAMP
 mkdir -p "$RAW"
 REL=bin/Release/net10.0
+CLIENT=${CLIENT:-Client/$REL/Client.dll}
+BENCH_ARGS=${BENCH_ARGS:-}
 
 log() { printf '[side-by-side %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
@@ -45,7 +50,8 @@ fi
 bench() { # bench URL MODEL TRANSPORT NAME [extra bench options, default: closed loop at $CLIENTS clients]
   local url=$1 model=$2 transport=$3 name=$4; shift 4
   (( $# > 0 )) || set -- --mode closed --clients "$CLIENTS"
-  dotnet Client/$REL/Client.dll bench --gateway "$url" --model "$model" --transport "$transport" "$@" \
+  # shellcheck disable=SC2086 # BENCH_ARGS: one word per option
+  dotnet "$CLIENT" bench --gateway "$url" --model "$model" --transport "$transport" "$@" $BENCH_ARGS \
     --duration "$DURATION" --warmup "$WARMUP" --input "$INPUT" \
     --json "$RAW/$name.json" --html "$RAW/$name.html" >"$RAW/$name.txt" 2>&1 || true
   tail -n 8 "$RAW/$name.txt" >&2
@@ -116,9 +122,9 @@ fi
 
 # ---- table ----
 TABLE=$OUT/side-by-side-$STAMP.md
-python3 - "$RAW" "$CLIENTS" "$WORKERS" "$DURATION" "$WARMUP" "$INPUT" "$MODELS" >"$TABLE" <<'PY'
+python3 - "$RAW" "$CLIENTS" "$WORKERS" "$DURATION" "$WARMUP" "$INPUT" "$MODELS" "$CLIENT $BENCH_ARGS" >"$TABLE" <<'PY'
 import json, os, re, sys, datetime, subprocess
-raw, clients, workers, duration, warmup, input_, models = sys.argv[1:8]
+raw, clients, workers, duration, warmup, input_, models, load_generator = sys.argv[1:9]
 def ceiling_line(m):
     try:
         return re.search(r"^ceiling: .*$", open(os.path.join(raw, f"ceiling-{m}.txt")).read(), re.M).group(0)
@@ -142,7 +148,7 @@ def ratio(a, b):
 cores = os.cpu_count()
 print(f"# Side-by-side benchmark, {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC\n")
 print(f"Command: `bash bench/side-by-side.sh` (DURATION={duration} WARMUP={warmup} CLIENTS={clients} WORKERS={workers}); "
-      f"input `{input_}` for every design.  ")
+      f"input `{input_}` for every design; load generator `{load_generator.strip()}`.  ")
 load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
 print(f"Machine: {cores} cores; the load generator, RabbitMQ, Redis, the gateway and the workers all share them (load average 1/5/15 min at the end: {load}).  ")
 print("(a) Engine in-process, one runner per worker, at the batch size that was fastest in a sweep of 1, 2, 4 … the manifest's maximum; (b) AppHost end to end, `bench` closed loop over SignalR; "
