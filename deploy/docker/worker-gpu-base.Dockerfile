@@ -11,10 +11,11 @@ FROM ${ASPNET_IMAGE} AS aspnet
 FROM ${CUDA_IMAGE}
 COPY --from=aspnet /usr/share/dotnet /usr/share/dotnet
 RUN ln -s /usr/share/dotnet/dotnet /usr/bin/dotnet \
-    && apt-get update && apt-get install -y --no-install-recommends ca-certificates libicu74 \
+    && apt-get update && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --gid 1654 app && useradd --uid 1654 --gid 1654 --no-create-home app
-# What the aspnet images set, so the SDK's container defaults (port, user) hold on this base too.
+# No ICU: the services run with InvariantGlobalization (Directory.Build.props). What the aspnet images set, so the
+# SDK's container defaults (port, user) hold on this base too.
 ENV APP_UID=1654 \
     ASPNETCORE_HTTP_PORTS=8080 \
     DOTNET_RUNNING_IN_CONTAINER=true \

@@ -157,7 +157,10 @@ public sealed class KustomizeTests
             var uri = SecretValue(objects, host["name"]!.ToString(), host["key"]!.ToString(), optional: false, problems);
             Assert.Empty(problems);
             Assert.StartsWith("http", uri, StringComparison.Ordinal);
-            AssertHostIsAService(objects, new Uri(uri!).Host);
+            // KEDA's operator resolves the name from its own namespace: a Service of ours must carry the namespace.
+            var management = new Uri(uri!).Host;
+            Assert.EndsWith($".{KubeRules.Namespace}.svc", management, StringComparison.Ordinal);
+            AssertHostIsAService(objects, management);
         }
 
         var hpa = Assert.Single(objects, o => o.Kind == "HorizontalPodAutoscaler");
@@ -236,8 +239,13 @@ public sealed class KustomizeTests
     private static bool Selects(JsonObject selector, JsonObject? labels) =>
         labels is not null && selector.Count > 0 && selector.All(s => labels[s.Key]?.ToString() == s.Value?.ToString());
 
-    private static void AssertHostIsAService(List<KubeObject> objects, string host) =>
-        Assert.True(objects.Any(o => o.Kind == "Service" && o.Name == host), $"{host} is not a Service of the overlay");
+    /// <summary>The host is a Service of the overlay, by its short name or as name.namespace.svc[.cluster.local].</summary>
+    private static void AssertHostIsAService(List<KubeObject> objects, string host)
+    {
+        var name = host.Split('.')[0];
+        var qualified = host == name || host == $"{name}.{KubeRules.Namespace}.svc" || host == $"{name}.{KubeRules.Namespace}.svc.cluster.local";
+        Assert.True(qualified && objects.Any(o => o.Kind == "Service" && o.Name == name), $"{host} is not a Service of the overlay");
+    }
 
     /// <summary>
     /// A container's variables as the kubelet would set them: envFrom first, then env; values from ConfigMaps and Secrets of
