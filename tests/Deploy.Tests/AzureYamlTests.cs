@@ -2,6 +2,7 @@
 // by JsonSchema.Net) and to what it must say for this solution: the AppHost, deployed to Azure Container Apps.
 using System.Text.Json;
 using Json.Schema;
+using TestSupport;
 
 namespace Deploy.Tests;
 
@@ -36,16 +37,17 @@ public sealed class AzureYamlTests
     }
 
     [Theory]
-    [InlineData("services: { app: { host: containerapp, project: ./AppHost/AppHost.csproj } }", "name")] // at the root: required
-    [InlineData("name: Aspire_Inference\nservices: { app: { host: containerapp, project: ./a.csproj } }", "/name")]
-    [InlineData("name: a\nservices: { app: { host: containerapp, project: ./a.csproj } }", "/name")]
-    [InlineData("name: app\nservices: {}", "/services")]
-    [InlineData("name: app\nservices: { app: { project: ./a.csproj, language: dotnet } }", "/services/app")]
-    [InlineData("name: app\nservices: { app: { host: containerapp, project: ./a.csproj, image: nginx } }", "/services/app")]
-    [InlineData("name: app\nservices: { app: { host: containerapp, language: dotnet } }", "/services/app")]
-    [InlineData("name: app\nservices: { app: { host: containerapp, project: ./a.csproj, remoteBuild: true } }", "/services/app")]
-    [InlineData("name: app\nservices: { app: { host: appservice, image: nginx } }", "/services/app")]
-    [InlineData("name: app\nservices: { app: { host: containerapp, project: ./a.csproj, env: { PORT: 8080 } } }", "/services/app/env/PORT")]
+    [InlineData("services: { app: { host: containerapp, project: ./AppHost/AppHost.csproj } }", ": required: Required properties [\"name\"]")]
+    [InlineData("name: Aspire_Inference\nservices: { app: { host: containerapp, project: ./a.csproj } }", "/name: pattern")]
+    [InlineData("name: a\nservices: { app: { host: containerapp, project: ./a.csproj } }", "/name: minLength")]
+    [InlineData("name: app\nservices: {}", "/services: minProperties")]
+    [InlineData("name: app\nservices: { app: { project: ./a.csproj, language: dotnet } }", "/services/app: required: Required properties [\"host\"]")]
+    // containerapp: exactly one of project and image (the anyOf of the containerapp rule fails as a whole).
+    [InlineData("name: app\nservices: { app: { host: containerapp, project: ./a.csproj, image: nginx } }", "allOf/0/then/anyOf")]
+    [InlineData("name: app\nservices: { app: { host: containerapp, language: dotnet } }", "/services/app: required: Required properties [\"project\"]")]
+    [InlineData("name: app\nservices: { app: { host: containerapp, project: ./a.csproj, remoteBuild: true } }", "/services/app/remoteBuild")]
+    [InlineData("name: app\nservices: { app: { host: appservice, image: nginx } }", "/services/app/image")]
+    [InlineData("name: app\nservices: { app: { host: containerapp, project: ./a.csproj, env: { PORT: 8080 } } }", "/services/app/env/PORT: type")]
     public void Schema_rules_reject_what_azds_schema_rejects(string yaml, string named)
     {
         var violations = Violations(yaml);
@@ -60,18 +62,6 @@ public sealed class AzureYamlTests
     }
 
     /// <summary>Every place <paramref name="yaml"/> breaks the rules, as "instance location: error"; none when it keeps them.</summary>
-    private static List<string> Violations(string yaml)
-    {
-        var instance = JsonSerializer.SerializeToElement(Yaml.Parse(yaml));
-        var results = AzdRules.Value.Evaluate(instance, new EvaluationOptions { OutputFormat = OutputFormat.List });
-        if (results.IsValid)
-        {
-            return [];
-        }
-        var violations = (results.Details ?? [])
-            .Where(d => d.Errors is { Count: > 0 })
-            .SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Key}: {e.Value}"))
-            .ToList();
-        return violations.Count > 0 ? violations : ["/: invalid"];
-    }
+    private static List<string> Violations(string yaml) =>
+        SchemaViolations.Of(AzdRules.Value, JsonSerializer.SerializeToElement(Yaml.Parse(yaml)));
 }
