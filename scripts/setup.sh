@@ -13,7 +13,8 @@ SIGNALR_VERSION=10.0.11 # @microsoft/signalr and @microsoft/signalr-protocol-msg
 S3RVER_VERSION=3.7.1
 
 # Image decoding needs no system library: SkiaSharp bundles its codecs (imagemagick only renders test fixtures).
-APT_PACKAGES=(redis-server rabbitmq-server fonts-dejavu-core imagemagick libonnx-testdata chromium)
+# yamllint and kubectl (below) check the deployment files (tests/Deploy.Tests).
+APT_PACKAGES=(redis-server rabbitmq-server fonts-dejavu-core imagemagick libonnx-testdata chromium yamllint)
 
 say() { printf '\033[1;34msetup:\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31msetup:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -41,6 +42,20 @@ if ((${#missing[@]})); then
     rm -f /usr/sbin/policy-rc.d.aspire-inference
   else
     die "missing Debian packages; run: sudo apt-get install -y ${missing[*]}"
+  fi
+fi
+
+# --- kubectl: renders the kustomize overlays (deploy/k8s) in tests/Deploy.Tests -------
+# The apt package kubectl (the Kubernetes project's, 1.2x with kustomize v5), where the machine's package sources carry
+# it. Debian's own kubernetes-client is kubectl 1.20 with kustomize v2, too old for the overlays: not a substitute.
+if ! command -v kubectl >/dev/null; then
+  if [[ $(id -u) -eq 0 ]]; then
+    say "installing kubectl"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubectl >/dev/null 2>&1 \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubectl >/dev/null; } \
+      || die "kubectl is missing and apt has no kubectl package: add the Kubernetes project's apt repository and rerun"
+  else
+    die "kubectl is missing; run: sudo apt-get install -y kubectl"
   fi
 fi
 

@@ -2,6 +2,7 @@
 // mode (no resource starts), its aspire-manifest.json read back and held to Aspire 13's manifest schema.
 using System.Diagnostics;
 using System.Text.Json;
+using Json.Schema;
 
 namespace AppHost.Tests;
 
@@ -98,17 +99,21 @@ public sealed class PublishManifestTests
     }
 
     [Theory]
-    [InlineData("""{ "type": "executable.v0", "command": "redis-server" }""", "workingDirectory")]
-    [InlineData("""{ "type": "container.v0", "image": "redis", "bindings": { "tcp": { "scheme": "tcp", "protocol": "http", "transport": "tcp" } } }""", "protocol")]
-    [InlineData("""{ "type": "project.v0", "path": "Worker.csproj", "replicas": 3 }""", "replicas")]
-    [InlineData("""{ "type": "parameter.v0", "value": "{p.inputs.value}", "inputs": { "value": { "type": "number" } } }""", "string")]
-    [InlineData("""{ "type": "container.v0", "image": "redis", "volumes": [ { "name": "data", "target": "/data" } ] }""", "readOnly")]
-    [InlineData("""{ "type": "container.v1", "image": "redis", "build": { "context": ".", "dockerfile": "Dockerfile" } }""", "build")]
+    [InlineData("""{ "type": "executable.v0", "command": "redis-server" }""", "/resources/r: required: Required properties [\"workingDirectory\"]")]
+    [InlineData("""{ "type": "container.v0", "image": "redis", "bindings": { "tcp": { "scheme": "tcp", "protocol": "http", "transport": "tcp" } } }""", "/resources/r/bindings/tcp/protocol: enum")]
+    [InlineData("""{ "type": "project.v0", "path": "Worker.csproj", "replicas": 3 }""", "/resources/r/replicas")]
+    [InlineData("""{ "type": "parameter.v0", "value": "{p.inputs.value}", "inputs": { "value": { "type": "number" } } }""", "/resources/r/inputs/value/type")]
+    [InlineData("""{ "type": "container.v0", "image": "redis", "volumes": [ { "name": "data", "target": "/data" } ] }""", "/resources/r/volumes/0: required: Required properties [\"readOnly\"]")]
+    [InlineData("""{ "type": "container.v1", "image": "redis", "build": { "context": ".", "dockerfile": "Dockerfile" } }""", "/resources/r/image")]
+    [InlineData("""{ "type": "container.v0", "image": "redis", "build": { "context": ".", "dockerfile": "Dockerfile" } }""", "/resources/r/build")]
+    [InlineData("""{ "type": "dockerfile.v0", "path": "Dockerfile", "context": "." }""", "/resources/r/type")]
     public void Schema_facts_reject_what_the_schema_rejects(string resource, string named)
     {
         using var manifest = JsonDocument.Parse($$"""{ "resources": { "r": {{resource}} } }""");
 
-        Assert.Contains(ManifestSchema.Violations(manifest.RootElement), v => v.Contains(named, StringComparison.Ordinal));
+        var violations = ManifestSchema.Violations(manifest.RootElement);
+
+        Assert.True(violations.Any(v => v.Contains(named, StringComparison.Ordinal)), string.Join("\n", violations));
     }
 
     private static void AssertServer(JsonElement server, string image, int port, string volumeTarget)
@@ -196,193 +201,15 @@ public sealed class PublishManifestTests
 }
 
 /// <summary>
-/// The facts of Aspire's manifest schema (dotnet/aspire, src/Schema/aspire-13.0.json, JSON Schema draft-07) for the resource
-/// types an AppHost like ours writes. No package ships the schema and tests cannot download it, so its rules are restated
-/// here: per type the required and the only allowed properties (each branch has additionalProperties: false), and the
-/// shared definitions (bindings, env, args, volumes, parameter inputs). Stricter than the schema in one way: a type
-/// outside this table (the schema's "extensions" branch accepts any) is reported, since azd would not deploy it.
+/// Aspire's manifest schema (dotnet/aspire, src/Schema/aspire-13.0.json, JSON Schema draft-07) for the resource types an
+/// AppHost like ours writes, restated in Schemas/aspire-manifest-rules.json (its $comment says what it holds and leaves
+/// out) and evaluated by JsonSchema.Net. No package ships the schema and tests cannot download it.
 /// </summary>
 internal static class ManifestSchema
 {
-    private sealed record TypeRule(string[] Required, string[] Allowed);
+    private static readonly Lazy<JsonSchema> Rules = new(() =>
+        JsonSchema.FromText(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Schemas", "aspire-manifest-rules.json"))));
 
-    private static readonly Dictionary<string, TypeRule> Types = new(StringComparer.Ordinal)
-    {
-        ["container.v0"] = new(["type", "image"],
-            ["type", "image", "entrypoint", "args", "connectionString", "containerFiles", "env", "bindings", "bindMounts", "volumes"]),
-        // container.v1: oneOf [required build, required image] — one of the two, not both.
-        ["container.v1"] = new(["type"],
-            ["type", "image", "entrypoint", "deployment", "args", "build", "connectionString", "containerFiles", "env", "bindings", "bindMounts", "volumes"]),
-        ["project.v0"] = new(["type", "path"], ["type", "path", "containerFiles", "args", "env", "bindings"]),
-        ["project.v1"] = new(["type", "path"], ["type", "path", "deployment", "containerFiles", "args", "env", "bindings"]),
-        ["executable.v0"] = new(["type", "command", "workingDirectory"],
-            ["type", "workingDirectory", "command", "containerFiles", "args", "env", "bindings"]),
-        ["value.v0"] = new(["connectionString"], ["type", "connectionString"]),
-        ["parameter.v0"] = new(["value", "inputs"], ["type", "value", "connectionString", "inputs"]),
-        ["annotated.string"] = new(["type", "value", "filter"], ["type", "value", "filter"]),
-    };
-
-    private static readonly string[] StringProperties = ["image", "entrypoint", "path", "command", "workingDirectory", "connectionString", "value"];
-    private static readonly string[] BindingProperties = ["scheme", "protocol", "transport", "external", "targetPort", "port"];
-    private static readonly string[] Protocols = ["tcp", "udp"];
-    private static readonly string[] Transports = ["http", "http2", "tcp"];
-    private static readonly string[] AnnotatedStringFilters = ["uri"];
-    private static readonly string[] InputProperties = ["type", "secret", "default"];
-
-    /// <summary>Every way <paramref name="manifest"/> breaks the schema, one line each; none for a valid manifest.</summary>
-    public static List<string> Violations(JsonElement manifest)
-    {
-        var violations = new List<string>();
-        if (!manifest.TryGetProperty("resources", out var resources) || resources.ValueKind != JsonValueKind.Object)
-        {
-            violations.Add("the manifest has no resources object");
-            return violations;
-        }
-        foreach (var resource in resources.EnumerateObject())
-        {
-            Resource(resource.Name, resource.Value, violations);
-        }
-        return violations;
-    }
-
-    private static void Resource(string name, JsonElement resource, List<string> violations)
-    {
-        if (resource.ValueKind != JsonValueKind.Object || !resource.TryGetProperty("type", out var typeElement) || typeElement.ValueKind != JsonValueKind.String)
-        {
-            violations.Add($"{name}: not an object with a string type");
-            return;
-        }
-        var type = typeElement.GetString()!;
-        if (!Types.TryGetValue(type, out var rule))
-        {
-            violations.Add($"{name}: type {type} is not one this manifest may hold");
-            return;
-        }
-        violations.AddRange(rule.Required.Where(p => !resource.TryGetProperty(p, out _)).Select(p => $"{name} ({type}): required property {p} is missing"));
-        violations.AddRange(resource.EnumerateObject().Where(p => !rule.Allowed.Contains(p.Name)).Select(p => $"{name} ({type}): property {p.Name} is not allowed"));
-        if (type == "container.v1" && resource.TryGetProperty("build", out _) == resource.TryGetProperty("image", out _))
-        {
-            violations.Add($"{name} (container.v1): needs exactly one of build and image");
-        }
-
-        foreach (var property in resource.EnumerateObject())
-        {
-            var where = $"{name}.{property.Name}";
-            var value = property.Value;
-            switch (property.Name)
-            {
-                case var p when StringProperties.Contains(p):
-                    Expect(value.ValueKind == JsonValueKind.String, $"{where} is not a string", violations);
-                    break;
-                case "filter":
-                    Expect(value.ValueKind == JsonValueKind.String && AnnotatedStringFilters.Contains(value.GetString()), $"{where}: filter {value} is not one of uri", violations);
-                    break;
-                case "args":
-                    Expect(value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(a => a.ValueKind == JsonValueKind.String), $"{where} is not an array of strings", violations);
-                    break;
-                case "env":
-                    Expect(value.ValueKind == JsonValueKind.Object && value.EnumerateObject().All(e => e.Value.ValueKind == JsonValueKind.String), $"{where} is not an object of strings", violations);
-                    break;
-                case "bindings":
-                    Bindings(where, value, violations);
-                    break;
-                case "volumes":
-                    Mounts(where, value, "name", violations);
-                    break;
-                case "bindMounts":
-                    Mounts(where, value, "source", violations);
-                    break;
-                case "inputs":
-                    Inputs(where, value, violations);
-                    break;
-            }
-        }
-    }
-
-    private static void Bindings(string where, JsonElement bindings, List<string> violations)
-    {
-        if (bindings.ValueKind != JsonValueKind.Object)
-        {
-            violations.Add($"{where} is not an object");
-            return;
-        }
-        foreach (var binding in bindings.EnumerateObject())
-        {
-            var b = binding.Value;
-            var at = $"{where}.{binding.Name}";
-            if (b.ValueKind != JsonValueKind.Object)
-            {
-                violations.Add($"{at} is not an object");
-                continue;
-            }
-            violations.AddRange(b.EnumerateObject().Where(p => !BindingProperties.Contains(p.Name)).Select(p => $"{at}: property {p.Name} is not allowed"));
-            Expect(b.TryGetProperty("scheme", out var scheme) && scheme.ValueKind == JsonValueKind.String, $"{at}: scheme is missing or not a string", violations);
-            Expect(b.TryGetProperty("protocol", out var protocol) && protocol.ValueKind == JsonValueKind.String && Protocols.Contains(protocol.GetString()), $"{at}: protocol is missing or not tcp/udp", violations);
-            Expect(b.TryGetProperty("transport", out var transport) && transport.ValueKind == JsonValueKind.String && Transports.Contains(transport.GetString()), $"{at}: transport is missing or not http/http2/tcp", violations);
-            Expect(!b.TryGetProperty("external", out var external) || external.ValueKind is JsonValueKind.True or JsonValueKind.False, $"{at}: external is not a boolean", violations);
-            Expect(!b.TryGetProperty("port", out var port) || port.ValueKind == JsonValueKind.Number, $"{at}: port is not a number", violations);
-            Expect(!b.TryGetProperty("targetPort", out var targetPort) || targetPort.ValueKind == JsonValueKind.Number, $"{at}: targetPort is not a number", violations);
-        }
-    }
-
-    /// <summary>volumes (name, target, readOnly) and bindMounts (source, target, readOnly): all three required, nothing else.</summary>
-    private static void Mounts(string where, JsonElement mounts, string first, List<string> violations)
-    {
-        if (mounts.ValueKind != JsonValueKind.Array)
-        {
-            violations.Add($"{where} is not an array");
-            return;
-        }
-        string[] allowed = [first, "target", "readOnly"];
-        foreach (var mount in mounts.EnumerateArray())
-        {
-            if (mount.ValueKind != JsonValueKind.Object)
-            {
-                violations.Add($"{where}: an item is not an object");
-                continue;
-            }
-            violations.AddRange(mount.EnumerateObject().Where(p => !allowed.Contains(p.Name)).Select(p => $"{where}: property {p.Name} is not allowed"));
-            Expect(mount.TryGetProperty(first, out var source) && source.ValueKind == JsonValueKind.String, $"{where}: {first} is missing or not a string", violations);
-            Expect(mount.TryGetProperty("target", out var target) && target.ValueKind == JsonValueKind.String, $"{where}: target is missing or not a string", violations);
-            Expect(mount.TryGetProperty("readOnly", out var readOnly) && readOnly.ValueKind is JsonValueKind.True or JsonValueKind.False, $"{where}: readOnly is missing or not a boolean", violations);
-        }
-    }
-
-    /// <summary>parameter.v0 inputs: each of type "string", secret a boolean, default either generate (minLength) or value.</summary>
-    private static void Inputs(string where, JsonElement inputs, List<string> violations)
-    {
-        if (inputs.ValueKind != JsonValueKind.Object)
-        {
-            violations.Add($"{where} is not an object");
-            return;
-        }
-        foreach (var input in inputs.EnumerateObject())
-        {
-            var i = input.Value;
-            var at = $"{where}.{input.Name}";
-            if (i.ValueKind != JsonValueKind.Object)
-            {
-                violations.Add($"{at} is not an object");
-                continue;
-            }
-            violations.AddRange(i.EnumerateObject().Where(p => !InputProperties.Contains(p.Name)).Select(p => $"{at}: property {p.Name} is not allowed"));
-            Expect(i.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == "string", $"{at}: type is missing or not \"string\"", violations);
-            Expect(!i.TryGetProperty("secret", out var secret) || secret.ValueKind is JsonValueKind.True or JsonValueKind.False, $"{at}: secret is not a boolean", violations);
-            if (i.TryGetProperty("default", out var defaultValue))
-            {
-                var generates = defaultValue.ValueKind == JsonValueKind.Object && defaultValue.TryGetProperty("generate", out var generate)
-                    && generate.ValueKind == JsonValueKind.Object && generate.TryGetProperty("minLength", out var minLength) && minLength.ValueKind == JsonValueKind.Number;
-                var given = defaultValue.ValueKind == JsonValueKind.Object && defaultValue.TryGetProperty("value", out var v) && v.ValueKind == JsonValueKind.String;
-                Expect(generates != given, $"{at}: default is neither generate (with minLength) nor value", violations);
-            }
-        }
-    }
-
-    private static void Expect(bool holds, string violation, List<string> violations)
-    {
-        if (!holds)
-        {
-            violations.Add(violation);
-        }
-    }
+    /// <summary>Every way <paramref name="manifest"/> breaks the schema, as "instance location: error"; none for a valid manifest.</summary>
+    public static List<string> Violations(JsonElement manifest) => TestSupport.SchemaViolations.Of(Rules.Value, manifest);
 }
