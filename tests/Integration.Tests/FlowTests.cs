@@ -280,25 +280,42 @@ public sealed class FlowTests(SystemFixture system)
         Assert.True(growthMb < 150, $"gateway RSS grew {growthMb:0.0} MB");
     }
 
-    private async Task StopWorkersAsync() =>
-        await Task.WhenAll(system.Aspire.StopReplicaAsync("worker", 0), system.Aspire.StopReplicaAsync("worker", 1));
+    private Task _workersStopped = Task.CompletedTask;
+
+    /// <summary>
+    /// Stops both workers and returns once the gateway lists no model ready: their consumers are cancelled by then, while
+    /// their processes may still be draining and exiting. Waiting for the exits instead would spend the gateway's
+    /// Gateway:ModelUnavailableGrace (its clock starts when a worker's heartbeat goes, before the drain): on a loaded
+    /// machine the stops alone outlasted it, and the test's jobs were refused with 503 model_unavailable.
+    /// </summary>
+    private async Task StopWorkersAsync()
+    {
+        _workersStopped = Task.WhenAll(system.Aspire.StopReplicaAsync("worker", 0), system.Aspire.StopReplicaAsync("worker", 1));
+        await WaitForModelsAsync(ready: false, "the gateway still lists a model ready 30 s after both workers were told to stop");
+    }
 
     private async Task StartWorkersAsync()
     {
+        await _workersStopped;
         await system.Aspire.StartReplicaAsync("worker", 0);
         await system.Aspire.StartReplicaAsync("worker", 1);
         await system.Aspire.WaitForHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
         // Until the gateway has seen them serve again, its clock of how long the models have gone unserved keeps running
         // (Gateway:ModelUnavailableGrace): the next test that stops the workers would find it already spent.
+        await WaitForModelsAsync(ready: true, "the gateway does not list every model ready 30 s after the workers are back");
+    }
+
+    private async Task WaitForModelsAsync(bool ready, string failure)
+    {
         using var http = new HttpClient { BaseAddress = system.Gateway() };
         for (var deadline = DateTime.UtcNow.AddSeconds(30); ; await Task.Delay(250, Ct))
         {
             var models = await http.GetFromJsonAsync<System.Text.Json.JsonElement[]>("/v1/models", Http.Json, Ct);
-            if (models!.All(m => m.GetProperty("ready").GetBoolean()))
+            if (models!.All(m => m.GetProperty("ready").GetBoolean() == ready))
             {
                 return;
             }
-            Assert.True(DateTime.UtcNow < deadline, "the gateway does not list every model ready 30 s after the workers are back");
+            Assert.True(DateTime.UtcNow < deadline, failure);
         }
     }
 
