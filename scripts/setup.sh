@@ -106,15 +106,17 @@ if [[ ! -s "$bundle" ]]; then
   say "SignalR MessagePack protocol -> Gateway/wwwroot/lib/signalr/"
 fi
 
-# The stock JavaScript SignalR client, run by Node in compatibility tests, and s3rver, the local S3 server the AppHost
+# The stock JavaScript SignalR client (JSON and MessagePack), run by Node in compatibility tests, and s3rver, the local S3 server the AppHost
 # starts for the S3 model bucket (--bucket s3). One install for both: npm prunes what a later --no-save install omits.
 node_deps="$deps/node"
-if [[ ! -d "$node_deps/node_modules/@microsoft/signalr" || ! -x "$node_deps/node_modules/.bin/s3rver" \
+if [[ ! -d "$node_deps/node_modules/@microsoft/signalr" || ! -d "$node_deps/node_modules/@microsoft/signalr-protocol-msgpack" \
+      || ! -x "$node_deps/node_modules/.bin/s3rver" \
       || "$(cat "$node_deps/node_modules/s3rver/package.json" 2>/dev/null | sed -nE 's/^  "version": "(.*)",$/\1/p')" != "$S3RVER_VERSION" ]]; then
   say "installing Node test clients and s3rver into .deps/node"
   mkdir -p "$node_deps"
   (cd "$node_deps" && npm install --silent --no-save --no-package-lock --no-audit --no-fund --ignore-scripts \
-    "@microsoft/signalr@$SIGNALR_VERSION" "s3rver@$S3RVER_VERSION" >/dev/null 2>&1) || die "npm install @microsoft/signalr s3rver failed"
+    "@microsoft/signalr@$SIGNALR_VERSION" "@microsoft/signalr-protocol-msgpack@$SIGNALR_VERSION" "s3rver@$S3RVER_VERSION" \
+    >/dev/null 2>&1) || die "npm install @microsoft/signalr @microsoft/signalr-protocol-msgpack s3rver failed"
 fi
 
 say "ready"
