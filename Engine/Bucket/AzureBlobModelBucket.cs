@@ -120,10 +120,25 @@ public sealed class AzureBlobModelBucket : IModelBucket
     public async Task WriteAsync(string model, int version, string path, Stream content, CancellationToken cancellationToken)
     {
         var name = BlobName(model, version, path);
+        var start = content.CanSeek ? content.Position : -1;
         try
         {
             // Large files go up as blocks; the blob exists only once its block list is committed, whole.
             await _container.GetBlobClient(name).UploadAsync(content, overwrite: true, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status == 404 && e.ErrorCode == BlobErrorCode.ContainerNotFound && start >= 0)
+        {
+            // The first publish into a new container creates it (a SAS scoped to one container cannot: it must exist).
+            await EnsureContainerAsync(cancellationToken);
+            content.Position = start;
+            try
+            {
+                await _container.GetBlobClient(name).UploadAsync(content, overwrite: true, cancellationToken);
+            }
+            catch (Exception retry) when (IsServiceFailure(retry))
+            {
+                throw Failure("upload", name, retry);
+            }
         }
         catch (Exception e) when (IsServiceFailure(e))
         {

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Azure.Storage.Blobs;
 using Engine.Bucket;
 using Engine.Tests.Models;
+using TestSupport;
 
 namespace Engine.Tests.Bucket;
 

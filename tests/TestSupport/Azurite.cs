@@ -1,11 +1,11 @@
 // A real azurite blob server (npm, installed by scripts/setup.sh into .deps/node) on a free port, one per test class.
+// Shared test helper: compiled into each test project that needs it.
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using Engine.Tests.Models;
 
-namespace Engine.Tests.Bucket;
+namespace TestSupport;
 
 public sealed class Azurite : IAsyncLifetime
 {
@@ -28,7 +28,7 @@ public sealed class Azurite : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        var command = Path.Combine(RepoPaths.Root, ".deps", "node", "node_modules", ".bin", "azurite-blob");
+        var command = Path.Combine(RepositoryRoot(), ".deps", "node", "node_modules", ".bin", "azurite-blob");
         Assert.True(File.Exists(command), $"{command} is missing: run bash scripts/setup.sh");
         var start = new ProcessStartInfo(command)
         {
@@ -71,6 +71,19 @@ public sealed class Azurite : IAsyncLifetime
 
         _process?.Dispose();
         Directory.Delete(_data, recursive: true);
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Aspire.Inference.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"no Aspire.Inference.sln above {AppContext.BaseDirectory}");
     }
 
     private static int FreePort()
