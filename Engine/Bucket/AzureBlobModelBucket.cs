@@ -19,8 +19,8 @@ public sealed class AzureBlobModelBucket : IModelBucket
 
     private readonly BlobContainerClient _container;
     private readonly AzureBlobBucketSettings _settings;
-    private readonly ConcurrentDictionary<string, (long Size, ETag ETag)> _listed = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, (ETag ETag, byte[] Bytes)> _manifests = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (long Size, string ETag)> _listed = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (string ETag, byte[] Bytes)> _manifests = new(StringComparer.Ordinal);
 
     public AzureBlobModelBucket(AzureBlobBucketSettings settings)
     {
@@ -99,7 +99,7 @@ public sealed class AzureBlobModelBucket : IModelBucket
                     using var copy = new MemoryStream();
                     await download.Content.CopyToAsync(copy, cancellationToken);
                     var bytes = copy.ToArray();
-                    _manifests[name] = (download.Details.ETag, bytes);
+                    _manifests[name] = (Tag(download.Details.ETag), bytes);
                     return new MemoryStream(bytes, writable: false);
                 }
             }
@@ -168,7 +168,7 @@ public sealed class AzureBlobModelBucket : IModelBucket
         {
             await foreach (var blob in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = prefix }, cancellationToken))
             {
-                _listed[blob.Name] = (blob.Properties.ContentLength ?? 0, blob.Properties.ETag ?? default);
+                _listed[blob.Name] = (blob.Properties.ContentLength ?? 0, Tag(blob.Properties.ETag ?? default));
                 seen.Add(blob.Name);
                 names.Add(blob.Name[_settings.Prefix.Length..]);
             }
@@ -205,6 +205,9 @@ public sealed class AzureBlobModelBucket : IModelBucket
 
     private static string CheckSegment(string name) =>
         name.Length == 0 || name.Contains('/') || name is "." or ".." ? throw new ArgumentException($"'{name}' is not a model name") : name;
+
+    // Listings and response headers may quote an ETag differently: compare the bare value.
+    private static string Tag(ETag etag) => etag.ToString().Trim('"');
 
     private static bool IsVersion(string segment) =>
         int.TryParse(segment, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0;

@@ -125,6 +125,23 @@ public sealed class AzureBlobBucketTests(Azurite azurite) : IClassFixture<Azurit
     }
 
     [Fact]
+    public async Task Manifest_rewritten_in_the_container_is_read_again_not_served_from_the_cache()
+    {
+        var bucket = await BucketAsync();
+        await ModelPublisher.PublishAsync(bucket, Classifier, "cls", version: null, progress: null, Ct);
+        var before = Assert.Single(await bucket.ListPublishedAsync(Ct));
+        var edited = JsonNode.Parse(before.ManifestJson)!.AsObject();
+        edited["batching"] = new JsonObject { ["maxBatchSize"] = 3, ["maxQueueDelayMs"] = 0 };
+
+        await Container().GetBlobClient("cls/1/model.json").UploadAsync(BinaryData.FromString(edited.ToJsonString()), overwrite: true, Ct);
+
+        var after = Assert.Single(await bucket.ListPublishedAsync(Ct));
+        Assert.Equal(edited.ToJsonString(), after.ManifestJson);
+        // Unchanged since: the cached bytes, the same answer.
+        Assert.Equal(edited.ToJsonString(), Assert.Single(await bucket.ListPublishedAsync(Ct)).ManifestJson);
+    }
+
+    [Fact]
     public async Task Missing_file_is_FileNotFound_and_a_container_not_yet_created_holds_no_models()
     {
         var empty = new AzureBlobModelBucket(ModelBuckets.ParseAzureBlob(azurite.ConnectionString("never-created")));
