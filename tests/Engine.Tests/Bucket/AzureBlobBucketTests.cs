@@ -90,6 +90,36 @@ public sealed class AzureBlobBucketTests(Azurite azurite) : IClassFixture<Azurit
     }
 
     [Fact]
+    public async Task Manifest_still_empty_is_not_published_until_written()
+    {
+        // A blob can be named before its bytes are in (an empty upload first): not a bad version yet.
+        var bucket = await BucketAsync();
+        var onnx = await File.ReadAllBytesAsync(Path.Combine(Classifier, "model.onnx"), Ct);
+        await WriteAsync(bucket, "model.onnx", onnx);
+        await WriteAsync(bucket, "model.json", []);
+        Assert.Null(await bucket.GetPublishedAsync("cls", 1, Ct));
+
+        await WriteAsync(bucket, "model.json", Encoding.UTF8.GetBytes(Manifest(onnx, onnx.Length)));
+
+        var fresh = await BucketAsync();
+        Assert.Equal("cls", (await fresh.GetPublishedAsync("cls", 1, Ct))?.Manifest?.Name);
+    }
+
+    [Fact]
+    public async Task Names_that_are_not_model_version_file_are_ignored()
+    {
+        var bucket = await BucketAsync();
+        await ModelPublisher.PublishAsync(bucket, Classifier, "cls", version: 2, progress: null, Ct);
+        foreach (var stray in new[] { "cls/latest/model.json", "cls/0/model.json", "readme.txt", "cls/model.json" })
+        {
+            await Container().GetBlobClient(stray).UploadAsync(BinaryData.FromString("{}"), overwrite: true, Ct);
+        }
+
+        Assert.Equal(["cls"], await bucket.ListModelsAsync(Ct));
+        Assert.Equal([2], await bucket.ListVersionsAsync("cls", Ct));
+    }
+
+    [Fact]
     public async Task File_whose_sha256_differs_from_the_manifest_is_refused_by_the_cache()
     {
         var bucket = await BucketAsync();
