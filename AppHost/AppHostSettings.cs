@@ -40,14 +40,15 @@ public sealed class AppHostSettings
     /// <summary>Port of the gateway (behind Aspire's proxy when it has replicas); 0 picks a free one (tests).</summary>
     public int GatewayPort { get; set; } = 8080;
 
-    /// <summary>The model tree: the directory bucket itself, or with <c>--bucket s3</c> what the S3 bucket is seeded from.
+    /// <summary>The model tree: the directory bucket itself, or with <c>--bucket s3|azure</c> what the bucket is seeded from.
     /// By default the repository's <c>models/</c>.</summary>
     public string? Models { get; set; }
 
-    /// <summary><c>local</c> (the <see cref="Models"/> directory) or <c>s3</c> (a local S3 server, s3rver).</summary>
+    /// <summary><c>local</c> (the <see cref="Models"/> directory), <c>s3</c> (a local S3 server, s3rver) or <c>azure</c>
+    /// (a local Azure Blob server, azurite).</summary>
     public string ModelBucket { get; set; } = "local";
 
-    /// <summary>Where the servers keep their data (Redis AOF, RabbitMQ's Mnesia, the S3 bucket) and the workers their model cache.</summary>
+    /// <summary>Where the servers keep their data (Redis AOF, RabbitMQ's Mnesia, the S3 or Azure bucket) and the workers their model cache.</summary>
     public string? RunDirectory { get; set; }
 
     /// <summary>Run Redis and RabbitMQ as Aspire's container resources (needs a running container engine) instead of local processes.</summary>
@@ -73,9 +74,9 @@ public sealed class AppHostSettings
         {
             throw new ArgumentException("--workers and --gateways take a number of at least 1.");
         }
-        if (ModelBucket.ToLowerInvariant() is not ("local" or "s3"))
+        if (ModelBucket.ToLowerInvariant() is not ("local" or "s3" or "azure"))
         {
-            throw new ArgumentException($"--bucket takes 'local' or 's3', not '{ModelBucket}'.");
+            throw new ArgumentException($"--bucket takes 'local', 's3' or 'azure', not '{ModelBucket}'.");
         }
         if (GatewayPort is < 0 or > 65535)
         {

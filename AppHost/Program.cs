@@ -1,5 +1,5 @@
 // The Aspire.Inference application graph: `dotnet run --project AppHost [-- --workers N --gateways N --gateway-port P
-// --bucket local|s3 --models DIR --run-dir DIR --containers]`; `-- --publisher manifest --output-path DIR` writes the
+// --bucket local|s3|azure --models DIR --run-dir DIR --containers]`; `-- --publisher manifest --output-path DIR` writes the
 // deployment manifest (servers as containers, services as projects) that azd reads.
 using AppHost;
 using AppHost.Resources;

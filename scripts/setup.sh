@@ -11,6 +11,7 @@ mkdir -p "$deps/npm"
 OCR_MODELS_VERSION=1.4.2
 SIGNALR_VERSION=10.0.11 # @microsoft/signalr and @microsoft/signalr-protocol-msgpack, always the same version
 S3RVER_VERSION=3.7.1
+AZURITE_VERSION=3.37.0 # the local Azure Blob Storage server for --bucket azure
 
 # Image decoding needs no system library: SkiaSharp bundles its codecs (imagemagick only renders test fixtures).
 # yamllint and kubectl (below) check the deployment files (tests/Deploy.Tests).
@@ -106,17 +107,20 @@ if [[ ! -s "$bundle" ]]; then
   say "SignalR MessagePack protocol -> Gateway/wwwroot/lib/signalr/"
 fi
 
-# The stock JavaScript SignalR client (JSON and MessagePack), run by Node in compatibility tests, and s3rver, the local S3 server the AppHost
-# starts for the S3 model bucket (--bucket s3). One install for both: npm prunes what a later --no-save install omits.
+# The stock JavaScript SignalR client (JSON and MessagePack), run by Node in compatibility tests, s3rver and azurite, the
+# local S3 and Azure Blob servers the AppHost starts for the model bucket (--bucket s3, --bucket azure). One install for
+# all: npm prunes what a later --no-save install omits.
 node_deps="$deps/node"
+node_version() { sed -nE 's/^  "version": "(.*)",$/\1/p' "$node_deps/node_modules/$1/package.json" 2>/dev/null; }
 if [[ ! -d "$node_deps/node_modules/@microsoft/signalr" || ! -d "$node_deps/node_modules/@microsoft/signalr-protocol-msgpack" \
-      || ! -x "$node_deps/node_modules/.bin/s3rver" \
-      || "$(cat "$node_deps/node_modules/s3rver/package.json" 2>/dev/null | sed -nE 's/^  "version": "(.*)",$/\1/p')" != "$S3RVER_VERSION" ]]; then
-  say "installing Node test clients and s3rver into .deps/node"
+      || ! -x "$node_deps/node_modules/.bin/s3rver" || ! -x "$node_deps/node_modules/.bin/azurite-blob" \
+      || "$(node_version s3rver)" != "$S3RVER_VERSION" || "$(node_version azurite)" != "$AZURITE_VERSION" ]]; then
+  say "installing Node test clients, s3rver and azurite into .deps/node"
   mkdir -p "$node_deps"
   (cd "$node_deps" && npm install --silent --no-save --no-package-lock --no-audit --no-fund --ignore-scripts \
     "@microsoft/signalr@$SIGNALR_VERSION" "@microsoft/signalr-protocol-msgpack@$SIGNALR_VERSION" "s3rver@$S3RVER_VERSION" \
-    >/dev/null 2>&1) || die "npm install @microsoft/signalr @microsoft/signalr-protocol-msgpack s3rver failed"
+    "azurite@$AZURITE_VERSION" >/dev/null 2>&1) \
+    || die "npm install @microsoft/signalr @microsoft/signalr-protocol-msgpack s3rver azurite failed"
 fi
 
 say "ready"

@@ -6,7 +6,7 @@ namespace Client.Cli;
 
 /// <summary>
 /// <c>models publish DIR --model NAME [--version N] [--bucket LOCATION]</c>: uploads a directory as a new version of a model
-/// (files first, model.json last, listing every file with its sha256), to a directory bucket or S3. ModelSync notices it
+/// (files first, model.json last, listing every file with its sha256), to a directory bucket, S3 or Azure Blob Storage. ModelSync notices it
 /// within its poll interval, validates it and rolls it out.
 /// </summary>
 public sealed class ModelsPublishCommand : Command
@@ -29,7 +29,7 @@ public sealed class ModelsPublishCommand : Command
 
     public Option<string> Bucket { get; } = new("--bucket", "-b")
     {
-        Description = $"The bucket: a directory, or s3://bucket/prefix?endpoint=http://host:port (default: ${BucketVariable})",
+        Description = $"The bucket: a directory, s3://bucket/prefix?endpoint=http://host:port, or an Azure Storage connection string with ;ContainerName=NAME (default: ${BucketVariable})",
         HelpName = "LOCATION",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable(BucketVariable) ?? "",
     };

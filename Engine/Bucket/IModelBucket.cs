@@ -1,5 +1,6 @@
-// The model bucket as storage: {model}/{version}/{file}. Backends: a local directory (LocalModelBucket) and S3-compatible
-// object storage (S3ModelBucket); ModelBuckets.Open picks one from ConnectionStrings__models.
+// The model bucket as storage: {model}/{version}/{file}. Backends: a local directory (LocalModelBucket), S3-compatible
+// object storage (S3ModelBucket) and Azure Blob Storage (AzureBlobModelBucket); ModelBuckets.Open picks one from
+// ConnectionStrings__models.
 namespace Engine.Bucket;
 
 /// <summary>Access to a versioned model bucket. Paths are relative to a version directory, '/'-separated.</summary>

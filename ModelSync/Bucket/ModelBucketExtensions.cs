@@ -29,7 +29,7 @@ public sealed class ModelSyncOptions
 
 public static class ModelBucketExtensions
 {
-    /// <summary>The model bucket from <c>ConnectionStrings__models</c> (a directory or an s3:// URL), its local cache and the validator.</summary>
+    /// <summary>The model bucket from <c>ConnectionStrings__models</c> (a directory, an s3:// URL or an Azure Storage connection string), its local cache and the validator.</summary>
     public static IHostApplicationBuilder AddModelBucket(this IHostApplicationBuilder builder, string connectionName)
     {
         var location = builder.Configuration.GetRequiredConnectionString(connectionName, ModelBuckets.Description);
@@ -50,7 +50,7 @@ public static class ModelBucketExtensions
     }
 }
 
-/// <summary>Healthy while the bucket can be listed (a directory that exists, an S3 bucket that answers).</summary>
+/// <summary>Healthy while the bucket can be listed (a directory that exists, an S3 bucket or Azure container that answers).</summary>
 internal sealed class BucketHealthCheck(IModelBucket bucket) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)

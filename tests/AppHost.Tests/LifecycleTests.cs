@@ -120,7 +120,7 @@ public sealed class LifecycleTests(LifecycleRuns runs) : IClassFixture<Lifecycle
 
     [Theory]
     [InlineData("AppHost__Workers", "0", "apphost: --workers and --gateways take a number of at least 1.")]
-    [InlineData("AppHost__ModelBucket", "ftp", "apphost: --bucket takes 'local' or 's3', not 'ftp'.")]
+    [InlineData("AppHost__ModelBucket", "ftp", "apphost: --bucket takes 'local', 's3' or 'azure', not 'ftp'.")]
     public async Task A_bad_setting_is_one_line_and_exit_code_2(string variable, string value, string message)
     {
         await using var apphost = AppHostProcess.Start(AspireSystem.NewRunDirectory("cli"), new() { [variable] = value });

@@ -42,4 +42,40 @@ public sealed class ModelBucketsTests
 
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Azure_storage_connection_string_names_account_container_and_prefix()
+    {
+        const string account = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1";
+
+        var settings = ModelBuckets.ParseAzureBlob(account + ";ContainerName=models;Prefix=/team/a/");
+
+        // The bucket's own keys are taken out: Azure's client gets the account's connection string as the portal gives it.
+        Assert.Equal(new AzureBlobBucketSettings(account, "models", "team/a/", "devstoreaccount1", "http://127.0.0.1:10000/devstoreaccount1"), settings);
+        Assert.Equal("azure blob devstoreaccount1/models/team/a/ at http://127.0.0.1:10000/devstoreaccount1", settings.ToString());
+        Assert.DoesNotContain("a2V5", settings.ToString(), StringComparison.Ordinal);
+        Assert.IsType<AzureBlobModelBucket>(ModelBuckets.Open(account + ";ContainerName=models"));
+    }
+
+    [Fact]
+    public void Azure_sas_connection_string_keeps_the_signature_whole()
+    {
+        const string sas = "BlobEndpoint=https://acct.blob.core.windows.net/;SharedAccessSignature=sv=2024-11-04&ss=b&sig=abc%3D";
+
+        var settings = ModelBuckets.ParseAzureBlob(sas + ";ContainerName=models");
+
+        Assert.Equal((sas, "acct", ""), (settings.ConnectionString, settings.Account, settings.Prefix));
+    }
+
+    [Theory]
+    [InlineData("AccountName=a;AccountKey=a2V5", "names no container: add ;ContainerName=models")]
+    [InlineData("ContainerName=models", "names no account")]
+    [InlineData("BlobEndpoint=ftp://host;ContainerName=models", "BlobEndpoint 'ftp://host' must be an http(s) URL")]
+    [InlineData("AccountName=a;junk;ContainerName=models", "'junk…' is not a key=value pair")]
+    public void Bad_azure_connection_string_says_what_is_wrong(string connectionString, string expected)
+    {
+        var error = Assert.Throws<FormatException>(() => ModelBuckets.ParseAzureBlob(connectionString));
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
 }
