@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Contracts.Jobs;
+using Gateway.Accounts;
 using Gateway.Jobs;
 using Microsoft.AspNetCore.SignalR;
 using ServiceDefaults.Jobs;
@@ -23,7 +24,7 @@ public sealed class InferenceHubHandler(JobSubmitter submitter, JobCanceller can
 
     public async Task<string> SubmitAsync(HubCallerContext caller, string model, byte[] input, SubmitOptions? options)
     {
-        var record = await Guard(() => submitter.SubmitAsync(model ?? "", input ?? [], options, owner: null, caller.ConnectionAborted,
+        var record = await Guard(() => submitter.SubmitAsync(model ?? "", input ?? [], options, owner: caller.User.Owner(), caller.ConnectionAborted,
             follower: JobStore.ConnectionFollower(caller.ConnectionId)));
         return record.Id;
     }

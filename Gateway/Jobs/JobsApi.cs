@@ -1,5 +1,6 @@
 using System.Buffers;
 using Contracts.Jobs;
+using Gateway.Accounts;
 using Gateway.Hubs;
 using Gateway.Models;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -14,12 +15,13 @@ public static class JobsApi
 {
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
-        var models = app.MapGroup("/v1/models");
+        // Every call names the caller's account with its API key (Gateway/Accounts); a job belongs to the account that submitted it.
+        var models = app.MapGroup("/v1/models").RequireAuthorization();
         models.MapGet("/", ListModels);
         models.MapPost("/{model}/jobs", SubmitJob);
         models.MapPost("/{model}/predict", Predict);
 
-        var jobs = app.MapGroup("/v1/jobs");
+        var jobs = app.MapGroup("/v1/jobs").RequireAuthorization();
         jobs.MapGet("/{id}", GetJob);
         jobs.MapDelete("/{id}", CancelJob);
         return app;
@@ -185,7 +187,7 @@ public static class JobsApi
             throw;
         }
         var idempotencyKey = request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } key ? key : null;
-        return await submitter.SubmitAsync(model, body, new SubmitOptions(timeout, idempotencyKey), owner: null, cancellationToken, follower, beforePublish);
+        return await submitter.SubmitAsync(model, body, new SubmitOptions(timeout, idempotencyKey), owner: request.HttpContext.User.Owner(), cancellationToken, follower, beforePublish);
     }
 
     /// <summary>Reads a request body, refusing (413) one over the limit as soon as it is known to be.</summary>

@@ -14,7 +14,7 @@ public sealed class ClientCompatibilityTests(SystemFixture system)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            Environment = { ["NODE_DEPS"] = Path.Combine(Projects.RepositoryInfo.Root, ".deps", "node") },
+            Environment = { ["NODE_DEPS"] = Path.Combine(Projects.RepositoryInfo.Root, ".deps", "node"), ["API_KEY"] = SystemFixture.ApiKey },
         };
         using var node = Process.Start(info)!;
         var stdout = node.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
