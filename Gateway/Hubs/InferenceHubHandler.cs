@@ -32,14 +32,17 @@ public sealed class InferenceHubHandler(JobSubmitter submitter, JobCanceller can
     public async Task<JobRecord> SubscribeAsync(HubCallerContext caller, string jobId)
     {
         RequireValidId(jobId);
-        return await Guard(() => store.FollowAsync(jobId, JobStore.ConnectionFollower(caller.ConnectionId)))
+        // Ownership is checked before following: a connection must never be pushed another account's job.
+        return await Guard(async () => JobOwnership.Visible(await store.GetAsync(jobId), caller.User.Owner()) is null
+                ? null
+                : await store.FollowAsync(jobId, JobStore.ConnectionFollower(caller.ConnectionId)))
             ?? throw new HubException($"{ProblemCodes.JobNotFound}: There is no job '{jobId}' (it may have expired).");
     }
 
     public async Task<JobRecord> CancelAsync(HubCallerContext caller, string jobId)
     {
         RequireValidId(jobId);
-        var (record, _) = await Guard(() => canceller.CancelAsync(jobId));
+        var (record, _) = await Guard(() => canceller.CancelAsync(jobId, caller.User.Owner()));
         return record ?? throw new HubException($"{ProblemCodes.JobNotFound}: There is no job '{jobId}'.");
     }
 

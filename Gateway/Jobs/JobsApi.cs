@@ -103,8 +103,9 @@ public static class JobsApi
     }
 
     private static async Task<IResult> GetJob(
-        string id, double? wait, JobStore store, JobWaiters waiters, IOptions<GatewayOptions> options, CancellationToken cancellationToken)
+        string id, double? wait, HttpContext context, JobStore store, JobWaiters waiters, IOptions<GatewayOptions> options, CancellationToken cancellationToken)
     {
+        var owner = context.User.Owner();
         if (!JobIds.IsValid(id))
         {
             return Problem(new SubmissionException(400, ProblemCodes.InvalidJobId, "A job id is 32 lower-case hex digits."));
@@ -123,7 +124,7 @@ public static class JobsApi
                 try
                 {
                     // Registered here first, followed in the store second: a state stored in between is published to us.
-                    record = await store.FollowAsync(id, waiters.Follower);
+                    record = JobOwnership.Visible(await store.FollowAsync(id, waiters.Follower), owner);
                     if (record is { IsTerminal: false })
                     {
                         record = await WaitForAsync(id, done, store, TimeSpan.FromSeconds(wait.Value), cancellationToken) ?? await store.GetAsync(id);
@@ -136,7 +137,7 @@ public static class JobsApi
             }
             else
             {
-                record = await store.GetAsync(id);
+                record = JobOwnership.Visible(await store.GetAsync(id), owner);
             }
             return record is null
                 ? Problem(new SubmissionException(404, ProblemCodes.JobNotFound, $"There is no job '{id}' (it may have expired)."))
@@ -148,13 +149,13 @@ public static class JobsApi
         }
     }
 
-    private static async Task<IResult> CancelJob(string id, JobCanceller canceller)
+    private static async Task<IResult> CancelJob(string id, HttpContext context, JobCanceller canceller)
     {
         if (!JobIds.IsValid(id))
         {
             return Problem(new SubmissionException(400, ProblemCodes.InvalidJobId, "A job id is 32 lower-case hex digits."));
         }
-        var (record, cancelled) = await canceller.CancelAsync(id);
+        var (record, cancelled) = await canceller.CancelAsync(id, context.User.Owner());
         return record switch
         {
             null => Problem(new SubmissionException(404, ProblemCodes.JobNotFound, $"There is no job '{id}'.")),

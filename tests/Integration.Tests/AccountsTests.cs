@@ -154,6 +154,37 @@ public sealed class AccountsTests(SystemFixture system)
         Assert.Equal(HttpStatusCode.OK, ownerStillWorks.StatusCode);
     }
 
+    [Fact]
+    public async Task Another_account_gets_404_job_not_found_for_a_job_on_every_endpoint_and_cannot_cancel_it()
+    {
+        using var anonymous = new HttpClient { BaseAddress = system.Gateway(0) };
+        var (owner, _) = await RegisterAsync(anonymous);
+        var (stranger, _) = await RegisterAsync(anonymous);
+        using var ownerHttp = Authorized(system.Gateway(0), owner.ApiKey);
+        using var strangerHttp = Authorized(system.Gateway(1), stranger.ApiKey);
+        await using var strangerHub = await InferenceClient.ConnectAsync(system.Gateway(1), apiKey: stranger.ApiKey);
+
+        using var submitted = await ownerHttp.PostAsync("/v1/models/ocr-rec/jobs", Http.Body(Fixtures.Bytes("line-003.png")), Ct);
+        var id = (await submitted.ReadJobAsync()).Id;
+
+        foreach (var (method, path) in new[] { (HttpMethod.Delete, $"/v1/jobs/{id}"), (HttpMethod.Get, $"/v1/jobs/{id}"), (HttpMethod.Get, $"/v1/jobs/{id}?wait=1") })
+        {
+            using var response = await strangerHttp.SendAsync(new HttpRequestMessage(method, path), Ct);
+            Assert.True(response.StatusCode == HttpStatusCode.NotFound, $"{method} {path}: {(int)response.StatusCode}");
+            Assert.Equal("job_not_found", (await response.ReadJsonAsync()).GetProperty("code").GetString());
+        }
+        var cancel = await Assert.ThrowsAsync<Microsoft.AspNetCore.SignalR.HubException>(() => strangerHub.CancelAsync(id));
+        var subscribe = await Assert.ThrowsAsync<Microsoft.AspNetCore.SignalR.HubException>(() => strangerHub.SubscribeAsync(id));
+        Assert.Contains("job_not_found", cancel.Message);
+        Assert.Contains("job_not_found", subscribe.Message);
+
+        // The owner's job was neither cancelled nor shown: it finishes for its owner alone.
+        var final = await Http.WaitTerminalAsync(ownerHttp, id);
+        Assert.Equal(JobStatus.Succeeded, final.Status);
+        Assert.Equal(owner.AccountId.ToString(), final.Owner);
+        Assert.False(strangerHub.Updates.ContainsKey(id), "the stranger's hub connection was sent the job");
+    }
+
     private sealed record NewAccount(Guid AccountId, Guid KeyId, string ApiKey);
 
     private sealed record NewKey(Guid AccountId, Guid KeyId, string ApiKey);
