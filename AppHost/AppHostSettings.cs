@@ -21,6 +21,7 @@ public sealed class AppHostSettings
         ["--run-dir"] = $"{Section}:RunDirectory",
         ["--containers"] = $"{Section}:Containers",
         ["--gpus"] = $"{Section}:Gpus",
+        ["--api-key"] = $"{Section}:ApiKey",
     };
 
     public int Workers { get; set; } = 2;
@@ -56,6 +57,12 @@ public sealed class AppHostSettings
 
     /// <summary>Key of ModelSync's admin API (header X-Admin-Key); a fresh random one per run unless given.</summary>
     public string AdminKey { get; set; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>
+    /// The development account's API key, which the gateway makes sure exists at start (run mode only); a fresh one per run
+    /// unless given, printed when the gateway is ready.
+    /// </summary>
+    public string ApiKey { get; set; } = "aik_" + System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
 
     /// <summary>Paths of the programs the servers run (e.g. <c>redis-server</c>), overriding PATH and the Debian locations.</summary>
     public Dictionary<string, string> Executables { get; set; } = new(StringComparer.Ordinal);

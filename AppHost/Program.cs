@@ -27,6 +27,8 @@ try
     var cache = builder.AddRedisServer("cache", settings);
     var messaging = builder.AddRabbitMQServer("messaging", settings);
     var models = builder.AddModelBucket("models", settings);
+    // Accounts and API keys (the gateway owns the schema: its migrations run at its start).
+    var accounts = builder.AddPostgreSqlDatabase("postgres", "accounts", settings);
     var adminKey = builder.AddParameter("modelsync-admin-key", settings.AdminKey, secret: true);
 
     var modelsync = builder.AddProject<Projects.ModelSync>("modelsync")
@@ -47,10 +49,15 @@ try
         .WithGatewayEndpoint(settings)
         .WithExternalHttpEndpoints()
         .WithHttpHealthCheck("/health")
-        .WithReference(cache).WithReference(messaging)
-        .WaitFor(cache).WaitFor(messaging)
+        .WithReference(cache).WithReference(messaging).WithReference(accounts)
+        .WaitFor(cache).WaitFor(messaging).WaitFor(accounts)
         .WithReplicas(settings.Gateways)
         .WithRestartPolicy(livenessPath: "/alive");
+    if (builder.ExecutionContext.IsRunMode)
+    {
+        // The development account, so a local system works with nothing to register (never published: a deployment has none).
+        gateway.WithEnvironment("Accounts__DevelopmentKey", builder.AddParameter("dev-api-key", settings.ApiKey, secret: true));
+    }
 
     foreach (var (name, value) in settings.ServiceEnvironment)
     {

@@ -31,6 +31,8 @@ public static class RunSummaryExtensions
         {
             var log = e.Services.GetRequiredService<ILoggerFactory>().CreateLogger("AppHost");
             log.LogInformation("Gateway ready: {Url} (the browser client at /, REST at /v1, OIP at /v2, SignalR at /hubs/inference)", gateway.GetEndpoint("http").Url);
+            log.LogInformation("Development API key: {ApiKey} (send Authorization: Bearer <key>; the CLI reads ASPIRE_INFERENCE_API_KEY); the page with it: {Url}/#key={ApiKey}",
+                settings.ApiKey, gateway.GetEndpoint("http").Url, settings.ApiKey);
             log.LogInformation("ModelSync admin API: {Url}/admin/models with header X-Admin-Key: {AdminKey}", modelsync.GetEndpoint("http").Url, settings.AdminKey);
             log.LogInformation("Run folder {RunFolder}; Ctrl+C stops everything", settings.RunFolder);
             // The table scripts read (bench/cost.py, scripts/lib.sh): every replica's pid and own endpoint, once all are up.

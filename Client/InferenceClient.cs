@@ -47,6 +47,11 @@ public sealed class InferenceClient : IAsyncDisposable
             BaseAddress = gateway,
             Timeout = Timeout.InfiniteTimeSpan, // per request instead, so a long-poll can outlast it
         };
+        var apiKey = options.ApiKey;
+        if (!string.IsNullOrEmpty(apiKey))
+        {
+            _http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiKey);
+        }
         RequestTimeout = options.RequestTimeout;
         Protocol = options.Protocol;
         _surfaced = new SurfacedStates(4 * EarlyCapacity, id => _jobs.TryGetValue(id, out var done) && !done.Task.IsCompleted);
@@ -56,6 +61,11 @@ public sealed class InferenceClient : IAsyncDisposable
                 // One WebSocket, no negotiate request: behind a proxy over several gateway replicas the two could land apart.
                 http.SkipNegotiation = true;
                 http.Transports = HttpTransportType.WebSockets;
+                if (!string.IsNullOrEmpty(apiKey))
+                {
+                    // The stock client sends it as Authorization: Bearer on the WebSocket request (browsers: ?access_token=).
+                    http.AccessTokenProvider = () => Task.FromResult<string?>(apiKey);
+                }
             })
             // Asked for, but the stock client only reconnects statefully after a negotiate (its connection token), which
             // is skipped here: a lost connection becomes a new one, and pending jobs are subscribed again (Reconnected).

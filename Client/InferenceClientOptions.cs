@@ -15,6 +15,15 @@ public enum HubProtocol
 /// <summary>Settings of an <see cref="InferenceClient"/>.</summary>
 public sealed class InferenceClientOptions
 {
+    /// <summary>The environment variable the CLI reads the API key from when <c>--api-key</c> is not given.</summary>
+    public const string ApiKeyVariable = "ASPIRE_INFERENCE_API_KEY";
+
+    /// <summary>
+    /// The account's API key, sent on every call: <c>Authorization: Bearer</c> on REST calls and on the hub's WebSocket
+    /// (SignalR's <c>AccessTokenProvider</c>). Null sends none (a gateway that requires keys answers 401).
+    /// </summary>
+    public string? ApiKey { get; set; }
+
     /// <summary>Handler for REST calls (tests, proxies); the client disposes it. The hub's WebSocket connects on its own.</summary>
     public Func<HttpMessageHandler>? HttpMessageHandlerFactory { get; set; }
 

@@ -33,6 +33,12 @@ public static class RedisKeys
     /// <summary>Pub/sub channel of commands to one worker replica ("drain": stop consuming, finish, exit 0).</summary>
     public static string WorkerCommand(string instanceId) => $"worker:{instanceId}:command";
 
+    /// <summary>
+    /// Pub/sub channel of revoked API keys (the hex SHA-256 of each): every gateway drops the key from its in-memory cache
+    /// at once, so a revoked key stops working on every replica within moments.
+    /// </summary>
+    public const string RevokedApiKeys = "accounts:keys:revoked";
+
     /// <summary>Set of model names ModelSync has seen in the bucket.</summary>
     public const string Models = "models";
 

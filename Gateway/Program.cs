@@ -1,10 +1,11 @@
+using Gateway.Accounts;
 using Gateway.Jobs;
 using Gateway.Oip;
 using ServiceDefaults.Configuration;
 using ServiceDefaults.Messaging;
 
 var builder = WebApplication.CreateBuilder(args);
-if (RequiredConnections.Missing(builder.Configuration, "cache", "messaging") is { } missing) // ServiceDefaults/Configuration
+if (RequiredConnections.Missing(builder.Configuration, "cache", "messaging", "accounts") is { } missing) // ServiceDefaults/Configuration
 {
     Console.Error.WriteLine($"gateway: {missing}");
     return 1;
@@ -12,13 +13,18 @@ if (RequiredConnections.Missing(builder.Configuration, "cache", "messaging") is 
 builder.AddServiceDefaults();
 builder.AddRedisClient("cache");
 builder.AddRabbitMQClient("messaging", configureConnectionFactory: RabbitMQDefaults.Configure);
+builder.AddNpgsqlDataSource("accounts");
+builder.AddAccounts();             // Gateway/Accounts/AccountsExtensions.cs
 builder.AddJobPipeline();          // Gateway/Jobs/JobsExtensions.cs
 
 var app = builder.Build();
 app.UseStatusCodePages();
 app.UseDefaultFiles();
 app.UseStaticFiles();              // wwwroot: the browser client
-app.MapDefaultEndpoints();
+app.MapDefaultEndpoints();         // its exception handler wraps all that follows; /health and /alive need no key
+app.UseAuthentication();           // API keys: Gateway/Accounts/ApiKeyAuthentication.cs
+app.UseAuthorization();
+app.MapAccountsApi();              // Gateway/Accounts/AccountsApi.cs
 app.MapJobsApi();                  // Gateway/Jobs/JobsApi.cs
 app.MapInferenceHub();             // Gateway/Hubs/InferenceHub.cs
 app.MapOpenInferenceApi();         // Gateway/Oip/OpenInferenceApi.cs

@@ -75,7 +75,7 @@ e2e_failed=0
 for m in $MODELS; do
   log "one job through the system: $m on worker-gpu$DEVICE"
   start=$(date +%s%N)
-  curl -s -X POST --data-binary @"$INPUT" "${GATEWAY%/}/v1/models/$m/predict" >"$OUT/job-$m.json" || true
+  curl -s -X POST -H "Authorization: Bearer $ASPIRE_INFERENCE_API_KEY" --data-binary @"$INPUT" "${GATEWAY%/}/v1/models/$m/predict" >"$OUT/job-$m.json" || true
   wall=$(( ($(date +%s%N) - start) / 1000000 ))
   status=$(jq -r '.status // .code // "no answer"' "$OUT/job-$m.json" 2>/dev/null || echo "no answer")
   echo "job: model=$m status=$status wall_ms=$wall timings=$(jq -c '.timings // {}' "$OUT/job-$m.json" 2>/dev/null || echo '{}')"

@@ -25,8 +25,13 @@ GATEWAY=
 # The built AppHost runs without the launch profile, so it gets what the profile sets, on free ports (Aspire's
 # dashboard, its OTLP and resource-service endpoints): a benchmark may share the machine with a dev run.
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# The development account's API key for this run: the AppHost makes it exist, and every `Client` command the scripts run
+# (bench, infer) and models_ready send it (the CLI reads ASPIRE_INFERENCE_API_KEY).
+ASPIRE_INFERENCE_API_KEY="${ASPIRE_INFERENCE_API_KEY:-aik_$(python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="))')}"
+export ASPIRE_INFERENCE_API_KEY
 apphost_start() {
   local bin=$1 log_file=$2 timeout=$3; shift 3
+  AppHost__ApiKey="$ASPIRE_INFERENCE_API_KEY" \
   ASPNETCORE_URLS="http://localhost:$(free_port)" \
   ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL="http://localhost:$(free_port)" \
   ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL="http://localhost:$(free_port)" \
@@ -59,7 +64,7 @@ apphost_stop() {
 # models_ready MODEL…: whether the gateway lists every MODEL as ready.
 models_ready() {
   local body m
-  body=$(curl -sf "${GATEWAY%/}/v1/models") || return 1
+  body=$(curl -sf -H "Authorization: Bearer $ASPIRE_INFERENCE_API_KEY" "${GATEWAY%/}/v1/models") || return 1
   for m in "$@"; do
     [[ $(jq -r --arg m "$m" '.[] | select(.name == $m) | .ready' <<<"$body") == true ]] || return 1
   done

@@ -15,7 +15,7 @@ AZURITE_VERSION=3.37.0 # the local Azure Blob Storage server for --bucket azure
 
 # Image decoding needs no system library: SkiaSharp bundles its codecs (imagemagick only renders test fixtures).
 # yamllint and kubectl (below) check the deployment files (tests/Deploy.Tests).
-APT_PACKAGES=(redis-server rabbitmq-server fonts-dejavu-core imagemagick libonnx-testdata chromium yamllint)
+APT_PACKAGES=(redis-server rabbitmq-server postgresql fonts-dejavu-core imagemagick libonnx-testdata chromium yamllint)
 
 say() { printf '\033[1;34msetup:\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31msetup:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -33,7 +33,8 @@ if ((${#missing[@]})); then
     say "installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    # Keep apt from starting the system-wide redis/rabbitmq services: the AppHost runs its own.
+    # Keep apt from starting the system-wide redis/rabbitmq/postgresql services: the AppHost runs its own (Debian's
+    # postgresql still creates its unused "main" cluster; nothing starts it).
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d.aspire-inference
     chmod +x /usr/sbin/policy-rc.d.aspire-inference
     had_policy=0; [[ -e /usr/sbin/policy-rc.d ]] && had_policy=1

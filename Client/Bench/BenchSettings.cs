@@ -18,4 +18,5 @@ public sealed record BenchSettings(
     TimeSpan Warmup,
     IReadOnlyList<string> InputFiles,
     double JobTimeoutSeconds = 60,
-    HubProtocol Protocol = HubProtocol.MessagePack);
+    HubProtocol Protocol = HubProtocol.MessagePack,
+    string? ApiKey = null);

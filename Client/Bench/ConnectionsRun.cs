@@ -19,7 +19,8 @@ public sealed record ConnectionsSettings(
     HubProtocol Protocol = HubProtocol.MessagePack,
     int ConnectConcurrency = 64,
     double JobTimeoutSeconds = 60,
-    int SubmitConcurrency = 256);
+    int SubmitConcurrency = 256,
+    string? ApiKey = null);
 
 /// <summary>The outcome of a connection-capacity run: memory of the gateway at each step, push latency while connected.</summary>
 public sealed record ConnectionsReport
@@ -102,6 +103,7 @@ public sealed class ConnectionsRun(ConnectionsSettings settings, Action<string> 
             RequestTimeout = TimeSpan.FromSeconds(settings.JobTimeoutSeconds),
             ReconnectDelays = [],
             Protocol = settings.Protocol,
+            ApiKey = settings.ApiKey,
         };
         var clients = new InferenceClient?[settings.Connections];
         var connectErrors = new ErrorCounts();

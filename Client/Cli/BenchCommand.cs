@@ -13,6 +13,7 @@ public sealed class BenchCommand : Command
     {
         Add(Model);
         Add(Gateway);
+        Add(ApiKey);
         Add(Transport);
         Add(Protocol);
         Add(Mode);
@@ -38,6 +39,8 @@ public sealed class BenchCommand : Command
     public Option<string> Model { get; } = new("--model", "-m") { Description = "Model name (see 'models list')", Required = true, HelpName = "NAME" };
 
     public Option<Uri> Gateway { get; } = GatewayOption.Create();
+
+    public Option<string?> ApiKey { get; } = ApiKeyOption.Create();
 
     public Option<BenchTransport> Transport { get; } = new("--transport")
     {
@@ -114,7 +117,8 @@ public sealed class BenchCommand : Command
         TimeSpan.FromSeconds(parse.GetValue(Warmup)),
         files,
         parse.GetValue(Timeout),
-        parse.GetValue(Protocol));
+        parse.GetValue(Protocol),
+        parse.GetValue(ApiKey));
 
     private async Task<int> RunAsync(ParseResult parse, CliConsole console, CancellationToken cancellationToken)
     {
@@ -251,12 +255,13 @@ internal sealed class BenchTarget(BenchSettings settings) : IAsyncDisposable
 
     public async Task ConnectAsync(CancellationToken cancellationToken)
     {
-        var options = new InferenceClientOptions { RequestTimeout = TimeSpan.FromSeconds(settings.JobTimeoutSeconds), Protocol = settings.Protocol };
+        var options = new InferenceClientOptions { RequestTimeout = TimeSpan.FromSeconds(settings.JobTimeoutSeconds), Protocol = settings.Protocol, ApiKey = settings.ApiKey };
         if (settings.Transport == BenchTransport.Rest)
         {
             _clients.Add(new InferenceClient(settings.Gateway, new InferenceClientOptions
             {
                 RequestTimeout = options.RequestTimeout,
+                ApiKey = settings.ApiKey,
                 HttpMessageHandlerFactory = () => new SocketsHttpHandler { MaxConnectionsPerServer = settings.Clients },
             }));
             return;

@@ -15,6 +15,7 @@ public sealed class BenchConnectionsCommand : Command
     {
         Add(Connections);
         Add(Gateway);
+        Add(ApiKey);
         Add(Protocol);
         Add(Model);
         Add(Input);
@@ -36,6 +37,8 @@ public sealed class BenchConnectionsCommand : Command
     };
 
     public Option<Uri> Gateway { get; } = GatewayOption.Create();
+
+    public Option<string?> ApiKey { get; } = ApiKeyOption.Create();
 
     public Option<HubProtocol> Protocol { get; } = ProtocolOption.Create();
 
@@ -73,7 +76,8 @@ public sealed class BenchConnectionsCommand : Command
         TimeSpan.FromSeconds(parse.GetValue(Settle)),
         parse.GetValue(GatewayPid),
         parse.GetValue(EveryConnection),
-        parse.GetValue(Protocol));
+        parse.GetValue(Protocol),
+        ApiKey: parse.GetValue(ApiKey));
 
     private async Task<int> RunAsync(ParseResult parse, CliConsole console, CancellationToken cancellationToken)
     {

@@ -11,6 +11,7 @@ public sealed class InferCommand : Command
     {
         Add(Model);
         Add(Gateway);
+        Add(ApiKey);
         Add(Protocol);
         Add(Format);
         Add(Concurrency);
@@ -22,6 +23,8 @@ public sealed class InferCommand : Command
     public Option<string> Model { get; } = new("--model", "-m") { Description = "Model name (see 'models list')", Required = true, HelpName = "NAME" };
 
     public Option<Uri> Gateway { get; } = GatewayOption.Create();
+
+    public Option<string?> ApiKey { get; } = ApiKeyOption.Create();
 
     public Option<HubProtocol> Protocol { get; } = ProtocolOption.Create();
 
@@ -65,7 +68,7 @@ public sealed class InferCommand : Command
         InferenceClient client;
         try
         {
-            client = await InferenceClient.ConnectAsync(gateway, new InferenceClientOptions { Protocol = parse.GetValue(Protocol) }, cancellationToken);
+            client = await InferenceClient.ConnectAsync(gateway, new InferenceClientOptions { Protocol = parse.GetValue(Protocol), ApiKey = parse.GetValue(ApiKey) }, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

@@ -10,11 +10,12 @@ public static class ModelsCommand
     public static Command Create(CliConsole console)
     {
         var gateway = GatewayOption.Create();
-        var list = new Command("list", "List the models, their tasks and versions, and which versions are being served") { gateway };
+        var apiKey = ApiKeyOption.Create();
+        var list = new Command("list", "List the models, their tasks and versions, and which versions are being served") { gateway, apiKey };
         list.SetAction(async (parse, cancellationToken) =>
         {
             var uri = parse.GetValue(gateway)!;
-            await using var client = new InferenceClient(uri);
+            await using var client = new InferenceClient(uri, new InferenceClientOptions { ApiKey = parse.GetValue(apiKey) });
             IReadOnlyList<ModelSummary> models;
             try
             {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Contracts.Jobs;
+using Gateway.Accounts;
 using Gateway.Jobs;
 using Microsoft.AspNetCore.SignalR;
 using ServiceDefaults.Jobs;
@@ -23,7 +24,7 @@ public sealed class InferenceHubHandler(JobSubmitter submitter, JobCanceller can
 
     public async Task<string> SubmitAsync(HubCallerContext caller, string model, byte[] input, SubmitOptions? options)
     {
-        var record = await Guard(() => submitter.SubmitAsync(model ?? "", input ?? [], options, owner: null, caller.ConnectionAborted,
+        var record = await Guard(() => submitter.SubmitAsync(model ?? "", input ?? [], options, owner: caller.User.Owner(), caller.ConnectionAborted,
             follower: JobStore.ConnectionFollower(caller.ConnectionId)));
         return record.Id;
     }
@@ -31,14 +32,17 @@ public sealed class InferenceHubHandler(JobSubmitter submitter, JobCanceller can
     public async Task<JobRecord> SubscribeAsync(HubCallerContext caller, string jobId)
     {
         RequireValidId(jobId);
-        return await Guard(() => store.FollowAsync(jobId, JobStore.ConnectionFollower(caller.ConnectionId)))
+        // Ownership is checked before following: a connection must never be pushed another account's job.
+        return await Guard(async () => JobOwnership.Visible(await store.GetAsync(jobId), caller.User.Owner()) is null
+                ? null
+                : await store.FollowAsync(jobId, JobStore.ConnectionFollower(caller.ConnectionId)))
             ?? throw new HubException($"{ProblemCodes.JobNotFound}: There is no job '{jobId}' (it may have expired).");
     }
 
     public async Task<JobRecord> CancelAsync(HubCallerContext caller, string jobId)
     {
         RequireValidId(jobId);
-        var (record, _) = await Guard(() => canceller.CancelAsync(jobId));
+        var (record, _) = await Guard(() => canceller.CancelAsync(jobId, caller.User.Owner()));
         return record ?? throw new HubException($"{ProblemCodes.JobNotFound}: There is no job '{jobId}'.");
     }
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using Contracts.Jobs;
+using Gateway.Accounts;
 using Gateway.Hubs;
 using Gateway.Models;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -14,12 +15,13 @@ public static class JobsApi
 {
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
-        var models = app.MapGroup("/v1/models");
+        // Every call names the caller's account with its API key (Gateway/Accounts); a job belongs to the account that submitted it.
+        var models = app.MapGroup("/v1/models").RequireAuthorization();
         models.MapGet("/", ListModels);
         models.MapPost("/{model}/jobs", SubmitJob);
         models.MapPost("/{model}/predict", Predict);
 
-        var jobs = app.MapGroup("/v1/jobs");
+        var jobs = app.MapGroup("/v1/jobs").RequireAuthorization();
         jobs.MapGet("/{id}", GetJob);
         jobs.MapDelete("/{id}", CancelJob);
         return app;
@@ -101,8 +103,9 @@ public static class JobsApi
     }
 
     private static async Task<IResult> GetJob(
-        string id, double? wait, JobStore store, JobWaiters waiters, IOptions<GatewayOptions> options, CancellationToken cancellationToken)
+        string id, double? wait, HttpContext context, JobStore store, JobWaiters waiters, IOptions<GatewayOptions> options, CancellationToken cancellationToken)
     {
+        var owner = context.User.Owner();
         if (!JobIds.IsValid(id))
         {
             return Problem(new SubmissionException(400, ProblemCodes.InvalidJobId, "A job id is 32 lower-case hex digits."));
@@ -121,7 +124,7 @@ public static class JobsApi
                 try
                 {
                     // Registered here first, followed in the store second: a state stored in between is published to us.
-                    record = await store.FollowAsync(id, waiters.Follower);
+                    record = JobOwnership.Visible(await store.FollowAsync(id, waiters.Follower), owner);
                     if (record is { IsTerminal: false })
                     {
                         record = await WaitForAsync(id, done, store, TimeSpan.FromSeconds(wait.Value), cancellationToken) ?? await store.GetAsync(id);
@@ -134,7 +137,7 @@ public static class JobsApi
             }
             else
             {
-                record = await store.GetAsync(id);
+                record = JobOwnership.Visible(await store.GetAsync(id), owner);
             }
             return record is null
                 ? Problem(new SubmissionException(404, ProblemCodes.JobNotFound, $"There is no job '{id}' (it may have expired)."))
@@ -146,13 +149,13 @@ public static class JobsApi
         }
     }
 
-    private static async Task<IResult> CancelJob(string id, JobCanceller canceller)
+    private static async Task<IResult> CancelJob(string id, HttpContext context, JobCanceller canceller)
     {
         if (!JobIds.IsValid(id))
         {
             return Problem(new SubmissionException(400, ProblemCodes.InvalidJobId, "A job id is 32 lower-case hex digits."));
         }
-        var (record, cancelled) = await canceller.CancelAsync(id);
+        var (record, cancelled) = await canceller.CancelAsync(id, context.User.Owner());
         return record switch
         {
             null => Problem(new SubmissionException(404, ProblemCodes.JobNotFound, $"There is no job '{id}'.")),
@@ -185,7 +188,7 @@ public static class JobsApi
             throw;
         }
         var idempotencyKey = request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } key ? key : null;
-        return await submitter.SubmitAsync(model, body, new SubmitOptions(timeout, idempotencyKey), owner: null, cancellationToken, follower, beforePublish);
+        return await submitter.SubmitAsync(model, body, new SubmitOptions(timeout, idempotencyKey), owner: request.HttpContext.User.Owner(), cancellationToken, follower, beforePublish);
     }
 
     /// <summary>Reads a request body, refusing (413) one over the limit as soon as it is known to be.</summary>

@@ -46,7 +46,8 @@ public static class JobsExtensions
 
     public static WebApplication MapInferenceHub(this WebApplication app)
     {
-        app.MapHub<InferenceHub>("/hubs/inference", o => o.AllowStatefulReconnects = true);
+        // The key comes as ?access_token= (browsers) or Authorization: Bearer (the .NET client) on the negotiate and WebSocket requests.
+        app.MapHub<InferenceHub>("/hubs/inference", o => o.AllowStatefulReconnects = true).RequireAuthorization();
         return app;
     }
 }

@@ -29,4 +29,9 @@ public static class ProblemCodes
     public const string JobNotFound = "job_not_found";
     public const string JobAlreadyFinished = "job_already_finished";
     public const string Timeout = "timeout";
+    public const string Unauthenticated = "unauthenticated";
+    public const string RegistrationClosed = "registration_closed";
+    public const string InvalidKeyId = "invalid_key_id";
+    public const string KeyNotFound = "key_not_found";
+    public const string AccountsUnavailable = "accounts_unavailable";
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Contracts.Jobs;
 using Engine.Inference;
+using Gateway.Accounts;
 using Gateway.Jobs;
 using Gateway.Models;
 using Microsoft.Extensions.Options;
@@ -18,7 +19,7 @@ public static class OpenInferenceApi
 {
     public static IEndpointRouteBuilder MapOpenInferenceApi(this IEndpointRouteBuilder app)
     {
-        var v2 = app.MapGroup("/v2");
+        var v2 = app.MapGroup("/v2").RequireAuthorization();
         v2.MapGet("/", ServerMetadata);
         v2.MapGet("/health/live", () => TypedResults.Ok());
         v2.MapGet("/health/ready", Ready);
@@ -136,7 +137,7 @@ public static class OpenInferenceApi
         Action unregister = () => { };
         try
         {
-            var record = await submitter.SubmitAsync(model, body, null, owner: null, cancellationToken,
+            var record = await submitter.SubmitAsync(model, body, null, owner: request.HttpContext.User.Owner(), cancellationToken,
                 follower: waiters.Follower, beforePublish: r => done = waiters.Register(r.Id, out unregister), inputValidated: true);
             var final = await JobsApi.WaitForAsync(record.Id, done!, store, options.Value.SyncTimeout, cancellationToken);
             if (final is null)

@@ -10,10 +10,20 @@
   // push), so an update at or behind what is shown is dropped.
   const rank = (status) => (status === "queued" ? 0 : status === "running" ? 1 : 2);
 
+  // The account's API key: remembered in this browser, set by a link ending in #key=… (the AppHost prints one) or typed in.
+  const keyStorage = "aspire-inference.apiKey";
+  const fromLink = new URLSearchParams(location.hash.slice(1)).get("key");
+  if (fromLink) {
+    localStorage.setItem(keyStorage, fromLink);
+    history.replaceState(null, "", location.pathname + location.search); // not left in the address bar or history
+  }
+  const apiKey = () => localStorage.getItem(keyStorage) || "";
+
   const connection = new signalR.HubConnectionBuilder()
     // WebSockets straight away, no negotiate request: behind a proxy spreading connections over several gateway
     // replicas, negotiate and the WebSocket could land on different ones. On reconnect the page subscribes again.
-    .withUrl("/hubs/inference", { skipNegotiation: true, transport: signalR.HttpTransportType.WebSockets })
+    // The key travels as ?access_token= (browsers cannot set headers on a WebSocket).
+    .withUrl("/hubs/inference", { skipNegotiation: true, transport: signalR.HttpTransportType.WebSockets, accessTokenFactory: apiKey })
     .withHubProtocol(new signalR.protocols.msgpack.MessagePackHubProtocol())
     .withAutomaticReconnect()
     .build();
@@ -45,7 +55,8 @@
   connection.on("Resync", () => { resubscribe(); });
 
   async function loadModels() {
-    const response = await fetch("/v1/models");
+    const response = await fetch("/v1/models", { headers: { Authorization: `Bearer ${apiKey()}` } });
+    if (response.status === 401) throw new Error("unauthenticated: the API key is not valid (unknown or revoked)");
     const models = await response.json();
     const select = $("model");
     select.innerHTML = "";
@@ -198,13 +209,60 @@
     if (e.dataTransfer.files[0]) submit(e.dataTransfer.files[0]);
   });
 
-  (async () => {
+  const askForKey = () => {
+    $("key-form").hidden = false;
+    $("change-key").hidden = true;
+    $("api-key").focus();
+  };
+
+  async function start() {
+    if (!apiKey()) {
+      setConnection("no key");
+      askForKey();
+      return;
+    }
+    $("key-form").hidden = true;
+    $("change-key").hidden = false;
+    $("error").hidden = true;
+    setConnection("connecting");
     try {
-      await Promise.all([connection.start(), loadModels()]);
+      // Models first: a key that does not work is one clear 401, not a failed WebSocket.
+      await loadModels();
+      await connection.start();
       setConnection("connected");
     } catch (e) {
       setConnection("disconnected");
       showError(e);
+      if (String(e && e.message).startsWith("unauthenticated")) askForKey();
     }
-  })();
+  }
+
+  $("key-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    localStorage.setItem(keyStorage, $("api-key").value.trim());
+    $("api-key").value = "";
+    start();
+  });
+  $("register").addEventListener("click", async () => {
+    try {
+      const response = await fetch("/v1/accounts", { method: "POST" });
+      const body = await response.json();
+      if (!response.ok) throw new Error(`${body.code}: ${body.detail}`);
+      localStorage.setItem(keyStorage, body.apiKey);
+      // Shown once: the gateway keeps only its hash.
+      $("api-key").value = "";
+      alert(`Your new API key (shown only now; this browser remembers it):\n\n${body.apiKey}`);
+      start();
+    } catch (e) {
+      showError(e);
+    }
+  });
+  $("change-key").addEventListener("click", async () => {
+    await connection.stop();
+    localStorage.removeItem(keyStorage);
+    setConnection("no key");
+    askForKey();
+  });
+
+  start();
 })();

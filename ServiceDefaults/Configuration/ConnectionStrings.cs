@@ -23,6 +23,7 @@ public static class RequiredConnections
     {
         ["cache"] = "the Redis server, host:port[,password=…]",
         ["messaging"] = "the RabbitMQ broker, amqp://user:pass@host:port",
+        ["accounts"] = "the PostgreSQL database of accounts and API keys, Host=…;Port=…;Username=…;Password=…;Database=…",
     };
 
     /// <summary>

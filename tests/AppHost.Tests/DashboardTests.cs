@@ -14,11 +14,12 @@ internal static class DashboardPage
 
     private static string Screenshots => Directory.CreateDirectory(Path.Combine(Projects.RepositoryInfo.Root, "artifacts", "screenshots")).FullName;
 
-    public static async Task ShowsEveryResourceAJobsTraceAndTheModelCommandsAsync(Uri login, Uri gateway)
+    public static async Task ShowsEveryResourceAJobsTraceAndTheModelCommandsAsync(Uri login, Uri gateway, string apiKey)
     {
 
         // One job through the system, so the dashboard has its trace.
         using var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromSeconds(60) };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", apiKey);
         var image = await File.ReadAllBytesAsync(Path.Combine(Projects.RepositoryInfo.Root, "tests", "Engine.Tests", "Fixtures", "Ocr", "line-001.png"), Ct);
         HttpStatusCode status = 0;
         for (var attempt = 0; attempt < 60 && status != HttpStatusCode.OK; attempt++)

@@ -16,6 +16,9 @@ public sealed class LifecycleTests(LifecycleRuns runs) : IClassFixture<Lifecycle
         await using var apphost = runs.DotnetRun.AppHost;
         var login = await apphost.WaitForLineAsync("Login to the dashboard at ", TimeSpan.FromSeconds(120));
         var gatewayLine = await apphost.WaitForLineAsync("Gateway ready: ", LifecycleRuns.StartTimeout);
+        // The development account's key, printed beside the gateway's address: what a user sends with nothing registered.
+        var apiKey = (await apphost.WaitForLineAsync("Development API key: ", TimeSpan.FromSeconds(10)))
+            .Split("Development API key: ")[1].Split(' ')[0];
 
         var loginUrl = AppHostProcess.UrlAfter(login, "Login to the dashboard at ");
         Assert.Equal("/login", loginUrl.AbsolutePath);
@@ -33,7 +36,7 @@ public sealed class LifecycleTests(LifecycleRuns runs) : IClassFixture<Lifecycle
         // redis, epmd, beam.smp, modelsync, 2 workers, a gateway (and the dotnet hosts Aspire runs the projects in)
         Assert.True(ChildProcesses.WithMarker(run).Count >= 7, $"expected at least 7 processes of this run, found {ChildProcesses.WithMarker(run).Count}");
 
-        await DashboardPage.ShowsEveryResourceAJobsTraceAndTheModelCommandsAsync(loginUrl, gateway);
+        await DashboardPage.ShowsEveryResourceAJobsTraceAndTheModelCommandsAsync(loginUrl, gateway, apiKey);
 
         var stopped = await apphost.StopAsync(ChildProcesses.SigTerm, TimeSpan.FromSeconds(60));
         TestContext.Current.TestOutputHelper?.WriteLine($"SIGTERM → exited after {stopped.TotalSeconds:0.0} s");

@@ -19,7 +19,7 @@ public sealed class PublishManifestTests
         using var published = await PublishAsync();
         var resources = published.Resources;
 
-        Assert.All(new[] { "cache", "messaging", "models", "modelsync-admin-key", "modelsync", "worker", "gateway" },
+        Assert.All(new[] { "cache", "messaging", "postgres", "accounts", "models", "modelsync-admin-key", "modelsync", "worker", "gateway" },
             name => Assert.True(resources.TryGetProperty(name, out _), $"no resource '{name}' in the manifest"));
         foreach (var resource in resources.EnumerateObject())
         {
@@ -31,6 +31,9 @@ public sealed class PublishManifestTests
 
         AssertServer(resources.GetProperty("cache"), image: "redis", port: 6379, volumeTarget: "/data");
         AssertServer(resources.GetProperty("messaging"), image: "rabbitmq", port: 5672, volumeTarget: "/var/lib/rabbitmq");
+        Assert.Contains(Type(resources.GetProperty("postgres")), new[] { "container.v0", "container.v1" });
+        Assert.Contains("postgres", resources.GetProperty("postgres").GetProperty("image").GetString(), StringComparison.Ordinal);
+        Assert.Contains("{postgres.connectionString}", resources.GetProperty("accounts").GetProperty("connectionString").GetString(), StringComparison.Ordinal);
 
         var models = resources.GetProperty("models");
         Assert.Equal("parameter.v0", Type(models));
@@ -59,6 +62,8 @@ public sealed class PublishManifestTests
         Assert.Equal("{cache.connectionString}", Env(gateway, "ConnectionStrings__cache"));
         Assert.Equal("{messaging.connectionString}", Env(gateway, "ConnectionStrings__messaging"));
         Assert.Null(Env(gateway, "ConnectionStrings__models")); // the gateway learns the models from Redis, never from the bucket
+        Assert.Equal("{accounts.connectionString}", Env(gateway, "ConnectionStrings__accounts"));
+        Assert.Null(Env(gateway, "Accounts__DevelopmentKey")); // a deployment has no development account
 
         // Nothing of this machine leaks into what is deployed: no local path, no run marker.
         foreach (var resource in resources.EnumerateObject())

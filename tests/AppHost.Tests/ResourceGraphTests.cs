@@ -14,7 +14,7 @@ public sealed class ResourceGraphTests(SystemFixture fixture)
     [Fact]
     public async Task Every_replica_of_the_graph_is_running_as_a_real_process()
     {
-        foreach (var (resource, replicas) in new[] { ("cache", 1), ("messaging-epmd", 1), ("messaging", 1), ("modelsync", 1), ("worker", 2), ("gateway", 1) })
+        foreach (var (resource, replicas) in new[] { ("cache", 1), ("messaging-epmd", 1), ("messaging", 1), ("postgres", 1), ("modelsync", 1), ("worker", 2), ("gateway", 1) })
         {
             Assert.Equal(replicas, _system.Replicas(resource).Count);
             Assert.All(_system.Replicas(resource), r =>
@@ -31,8 +31,10 @@ public sealed class ResourceGraphTests(SystemFixture fixture)
         Assert.Contains("redis-server", ChildProcesses.CommandLine(_system.Replica("cache").Pid!.Value));
         Assert.Contains("beam.smp", ChildProcesses.CommandLine(_system.Replica("messaging").Pid!.Value));
         Assert.Contains("epmd", ChildProcesses.CommandLine(_system.Replica("messaging-epmd").Pid!.Value));
+        Assert.Contains("/usr/lib/postgresql/15/bin/postgres", ChildProcesses.CommandLine(_system.Replica("postgres").Pid!.Value));
         Assert.StartsWith("127.0.0.1:", await _system.GetConnectionStringAsync("cache"));
         Assert.StartsWith("amqp://guest:guest@127.0.0.1:", await _system.GetConnectionStringAsync("messaging"));
+        Assert.Matches("^Host=127.0.0.1;Port=[0-9]+;Username=postgres;Password=[0-9a-f]{32};Database=accounts$", await _system.GetConnectionStringAsync("accounts"));
         // Each worker replica listens on a port of its own behind Aspire's proxy.
         Assert.NotEqual(_system.GetEndpoint("worker", 0), _system.GetEndpoint("worker", 1));
     }
@@ -71,6 +73,10 @@ public sealed class ResourceGraphTests(SystemFixture fixture)
         var events = _system.Events.ToList();
         int FirstHealthy(string resource) => events.FindIndex(e => e.Resource == resource && e.Health == "Healthy");
         var serversReady = Math.Max(FirstHealthy("cache"), FirstHealthy("messaging"));
+        // The gateway also waits for the accounts database, which is ready only once its server is.
+        Assert.True(FirstHealthy("postgres") >= 0, "PostgreSQL never reported healthy");
+        var gatewayStarted = events.FindIndex(e => e.Resource == "gateway" && e.Pid is > 0);
+        Assert.True(gatewayStarted > FirstHealthy("postgres"), $"the gateway got a process (event {gatewayStarted}) before PostgreSQL was healthy");
         Assert.True(serversReady >= 0, "the servers never reported healthy");
         Assert.True(FirstHealthy("messaging-epmd") < FirstHealthy("messaging"), "RabbitMQ was healthy before its epmd");
         foreach (var replica in new[] { "modelsync", "worker", "gateway" }.SelectMany(_system.Replicas))

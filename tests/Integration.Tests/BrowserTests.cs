@@ -15,7 +15,8 @@ public sealed class BrowserTests(SystemFixture system)
             Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         });
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 800 } });
-        await page.GotoAsync(system.Gateway().ToString());
+        // The page takes the key from a link ending in #key=… (as the AppHost prints it) and remembers it.
+        await page.GotoAsync($"{system.Gateway()}#key={SystemFixture.ApiKey}");
         await page.WaitForSelectorAsync("#connection[data-state=connected]");
         await page.SelectOptionAsync("#model", "ocr");
 

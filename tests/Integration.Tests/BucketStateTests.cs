@@ -18,7 +18,7 @@ public sealed class BucketStateTests(SystemFixture system) : IDisposable
 {
     private const string Model = SystemFixture.VersionedModel;
     private readonly HttpClient _admin = ModelAdmin.CreateClient(system);
-    private readonly HttpClient _gateway = new() { BaseAddress = system.Gateway(), Timeout = TimeSpan.FromSeconds(100) };
+    private readonly HttpClient _gateway = new GatewayHttpClient { BaseAddress = system.Gateway(), Timeout = TimeSpan.FromSeconds(100) };
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 

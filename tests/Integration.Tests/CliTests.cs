@@ -100,7 +100,7 @@ public sealed class CliTests(SystemFixture system)
     [Fact]
     public async Task InferenceClient_submits_on_gateway_0_and_WaitAsync_returns_the_pushed_result()
     {
-        await using var client = await Library.InferenceClient.ConnectAsync(system.Gateway(0), cancellationToken: Ct);
+        await using var client = await Library.InferenceClient.ConnectAsync(system.Gateway(0), new Library.InferenceClientOptions { ApiKey = SystemFixture.ApiKey }, Ct);
         var updates = new List<JobRecord>();
         client.JobUpdated += update => { lock (updates) { updates.Add(update); } };
 
@@ -118,7 +118,7 @@ public sealed class CliTests(SystemFixture system)
     [Fact]
     public async Task InferenceClient_REST_calls_submit_wait_predict_and_report_problems()
     {
-        await using var client = new Library.InferenceClient(system.Gateway(1));
+        await using var client = new Library.InferenceClient(system.Gateway(1), new Library.InferenceClientOptions { ApiKey = SystemFixture.ApiKey });
 
         var accepted = await client.SubmitRestAsync("ocr-rec", Fixtures.Bytes("line-002.png"), new Library.SubmitOptions(IdempotencyKey: Guid.NewGuid().ToString("N")), Ct);
         var finished = await client.GetJobAsync(accepted.Id, TimeSpan.FromSeconds(30), Ct);
@@ -144,6 +144,7 @@ public sealed class CliTests(SystemFixture system)
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             ArgumentList = { cli },
+            Environment = { [Library.InferenceClientOptions.ApiKeyVariable] = SystemFixture.ApiKey },
         };
         foreach (var arg in args)
         {

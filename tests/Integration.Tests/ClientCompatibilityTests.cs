@@ -32,7 +32,7 @@ public sealed class ClientCompatibilityTests(SystemFixture system)
         var images = new[] { "line-001.png", "line-002.png", "upside-down-1.png", "upside-down-2.png" };
         // What each image should get back: its top label, computed once through the synchronous API.
         var reference = new Dictionary<string, string>();
-        using (var http = new HttpClient { BaseAddress = system.Gateway() })
+        using (var http = new GatewayHttpClient { BaseAddress = system.Gateway() })
         {
             foreach (var image in images)
             {
@@ -79,7 +79,7 @@ public sealed class ClientCompatibilityTests(SystemFixture system)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            Environment = { ["NODE_DEPS"] = Path.Combine(Projects.RepositoryInfo.Root, ".deps", "node") },
+            Environment = { ["NODE_DEPS"] = Path.Combine(Projects.RepositoryInfo.Root, ".deps", "node"), ["API_KEY"] = SystemFixture.ApiKey },
         };
         using var node = Process.Start(info)!;
         var stdout = node.StandardOutput.ReadToEndAsync(Ct);

@@ -14,7 +14,7 @@ public sealed class ConnectionCapacityTests(SystemFixture system)
         var settings = new ConnectionsSettings(
             system.Gateway(0), Connections: 1000, Model: "ocr-cls", Input: Fixtures.Bytes("line-001.png"),
             Senders: 2, Duration: TimeSpan.FromSeconds(1), Settle: TimeSpan.FromSeconds(1), GatewayPid: null,
-            EveryConnectionSubmits: true, SubmitConcurrency: 64);
+            EveryConnectionSubmits: true, SubmitConcurrency: 64, ApiKey: SystemFixture.ApiKey);
 
         var report = await new ConnectionsRun(settings, _ => { }).RunAsync(TestContext.Current.CancellationToken);
 

@@ -19,7 +19,7 @@ public sealed class FlowTests(SystemFixture system)
         var images = new[] { "line-001.png", "line-002.png", "upside-down-1.png", "upside-down-2.png" };
         // What each image should get back: its own answer, computed once through the synchronous API.
         var reference = new Dictionary<string, string>();
-        using (var http = new HttpClient { BaseAddress = system.Gateway() })
+        using (var http = new GatewayHttpClient { BaseAddress = system.Gateway() })
         {
             foreach (var image in images)
             {
@@ -81,7 +81,7 @@ public sealed class FlowTests(SystemFixture system)
         {
             id = await onA.SubmitAsync("ocr-rec", Fixtures.Bytes("line-005.png"));
         }
-        using var http = new HttpClient { BaseAddress = system.Gateway(0) };
+        using var http = new GatewayHttpClient { BaseAddress = system.Gateway(0) };
         Assert.True((await Http.WaitTerminalAsync(http, id)).IsTerminal);
 
         // Subscribing returns the state it finished in, and that state is not pushed again.
@@ -211,7 +211,7 @@ public sealed class FlowTests(SystemFixture system)
         Assert.Equal(JobStatus.Cancelled, (await client.FinalAsync(id)).Status);
 
         // Give the restarted workers time to take (and drop) the message, then check nothing ran it.
-        using var http = new HttpClient { BaseAddress = system.Gateway() };
+        using var http = new GatewayHttpClient { BaseAddress = system.Gateway() };
         await Http.WaitTerminalAsync(http, (await client.SubmitAsync("ocr-rec", Fixtures.Bytes("line-009.png"))));
         using var response = await http.GetAsync($"/v1/jobs/{id}", Ct);
         var record = await response.ReadJobAsync();
@@ -226,7 +226,7 @@ public sealed class FlowTests(SystemFixture system)
     [Fact]
     public async Task Full_queue_is_refused_with_429_and_retry_after_and_accepted_jobs_still_finish()
     {
-        using var http = new HttpClient { BaseAddress = system.Gateway() };
+        using var http = new GatewayHttpClient { BaseAddress = system.Gateway() };
         var gatewayPid = system.Aspire.Replica("gateway", 0).ServicePid!.Value;
         var rssBefore = RssKb(gatewayPid);
         var image = Fixtures.Bytes("line-010.png");
@@ -307,7 +307,7 @@ public sealed class FlowTests(SystemFixture system)
 
     private async Task WaitForModelsAsync(bool ready, string failure)
     {
-        using var http = new HttpClient { BaseAddress = system.Gateway() };
+        using var http = new GatewayHttpClient { BaseAddress = system.Gateway() };
         for (var deadline = DateTime.UtcNow.AddSeconds(30); ; await Task.Delay(250, Ct))
         {
             var models = await http.GetFromJsonAsync<System.Text.Json.JsonElement[]>("/v1/models", Http.Json, Ct);

@@ -17,7 +17,7 @@ public sealed class HostileInputTests(SystemFixture system)
         var paths = new[] { "/v1/models/ocr-cls/jobs", "/v1/models/ocr-cls/predict", "/v2/models/ocr-cls/infer", "/v1/jobs/" };
         var statuses = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
         var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        using var http = new HttpClient { BaseAddress = system.Gateway(), Timeout = TimeSpan.FromSeconds(60) };
+        using var http = new GatewayHttpClient { BaseAddress = system.Gateway(), Timeout = TimeSpan.FromSeconds(60) };
         var restartsBefore = system.Aspire.TotalRestarts("gateway");
         var requests = Enumerable.Range(0, 10_000).Select(i => Mutate(random, i, png, oip, paths)).ToList();
 

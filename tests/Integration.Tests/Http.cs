@@ -4,6 +4,17 @@ using Contracts.Jobs;
 
 namespace Integration.Tests;
 
+/// <summary>An HTTP client of the gateway that sends the development account's key on every request, as a user's client does.</summary>
+public sealed class GatewayHttpClient : HttpClient
+{
+    public GatewayHttpClient() => Authorize();
+
+    public GatewayHttpClient(HttpMessageHandler handler, bool disposeHandler = true) : base(handler, disposeHandler) => Authorize();
+
+    private void Authorize() =>
+        DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", SystemFixture.ApiKey);
+}
+
 internal static class Http
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);

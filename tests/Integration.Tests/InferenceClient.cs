@@ -15,9 +15,10 @@ public sealed class InferenceClient : IAsyncDisposable
     private readonly ConcurrentDictionary<string, ConcurrentQueue<JobRecord>> _updates = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource<JobRecord>> _final = new();
 
-    private InferenceClient(Uri gateway, bool messagePack)
+    private InferenceClient(Uri gateway, bool messagePack, string apiKey)
     {
-        var builder = new HubConnectionBuilder().WithUrl(new Uri(gateway, "/hubs/inference"));
+        var builder = new HubConnectionBuilder().WithUrl(new Uri(gateway, "/hubs/inference"),
+            o => o.AccessTokenProvider = () => Task.FromResult<string?>(apiKey));
         Connection = (messagePack ? builder.AddMessagePackProtocol(o => o.SerializerOptions = HubMessagePack.Options) : builder).Build();
         Connection.On<JobRecord>("JobUpdated", update =>
         {
@@ -66,9 +67,10 @@ public sealed class InferenceClient : IAsyncDisposable
     /// <summary>Every state received (pushed or returned by Subscribe), by job id.</summary>
     public IReadOnlyDictionary<string, ConcurrentQueue<JobRecord>> Updates => _updates;
 
-    public static async Task<InferenceClient> ConnectAsync(Uri gateway, bool messagePack = false)
+    /// <summary>Connects with <paramref name="apiKey"/>, by default the development account's (<see cref="SystemFixture.ApiKey"/>).</summary>
+    public static async Task<InferenceClient> ConnectAsync(Uri gateway, bool messagePack = false, string? apiKey = null)
     {
-        var client = new InferenceClient(gateway, messagePack);
+        var client = new InferenceClient(gateway, messagePack, apiKey ?? SystemFixture.ApiKey);
         await client.Connection.StartAsync(TestContext.Current.CancellationToken);
         return client;
     }

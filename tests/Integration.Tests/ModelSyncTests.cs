@@ -12,7 +12,7 @@ namespace Integration.Tests;
 public sealed class ModelSyncTests(SystemFixture system) : IDisposable
 {
     private readonly HttpClient _admin = CreateAdmin(system);
-    private readonly HttpClient _gateway = new() { BaseAddress = system.Gateway(), Timeout = TimeSpan.FromSeconds(100) };
+    private readonly HttpClient _gateway = new GatewayHttpClient { BaseAddress = system.Gateway(), Timeout = TimeSpan.FromSeconds(100) };
 
     public void Dispose()
     {

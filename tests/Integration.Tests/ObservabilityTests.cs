@@ -13,8 +13,8 @@ public sealed class ObservabilityTests(SystemFixture system)
     public async Task Metrics_parse_as_prometheus_text_and_their_counters_match_the_jobs_the_test_ran()
     {
         var before = await ScrapeAllAsync();
-        using var http0 = new HttpClient { BaseAddress = system.Gateway(0) };
-        using var http1 = new HttpClient { BaseAddress = system.Gateway(1) };
+        using var http0 = new GatewayHttpClient { BaseAddress = system.Gateway(0) };
+        using var http1 = new GatewayHttpClient { BaseAddress = system.Gateway(1) };
         var images = new[] { "line-001.png", "line-002.jpg", "line-003.webp", "line-004.png", "line-005.jpg", "line-006.png" };
         var ids = new List<string>();
         for (var i = 0; i < images.Length; i++)

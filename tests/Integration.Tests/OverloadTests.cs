@@ -29,7 +29,7 @@ public sealed class OverloadTests(SystemFixture system)
     public async Task Three_times_capacity_for_thirty_seconds_refuses_the_excess_fast_finishes_every_accepted_job_and_recovers()
     {
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 256 };
-        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(60) };
+        using var http = new GatewayHttpClient(handler) { Timeout = TimeSpan.FromSeconds(60) };
         var gateways = new[] { system.Gateway(0), system.Gateway(1) };
         var image = Fixtures.Bytes("line-003.png");
         var output = TestContext.Current.TestOutputHelper;
@@ -72,7 +72,7 @@ public sealed class OverloadTests(SystemFixture system)
         var burstTook = clock.Elapsed;
 
         // Every accepted job reaches a terminal state.
-        var readers = gateways.Select(g => new HttpClient(handler, disposeHandler: false) { BaseAddress = g }).ToArray();
+        var readers = gateways.Select(g => new GatewayHttpClient(handler, disposeHandler: false) { BaseAddress = g }).ToArray();
         await Parallel.ForEachAsync(ledger.Ids, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = Ct }, async (id, _) =>
             ledger.Observe(await Http.WaitTerminalAsync(readers[id[0] % 2], id, 120)));
         var report = ledger.Tally();

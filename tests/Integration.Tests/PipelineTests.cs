@@ -33,7 +33,7 @@ public sealed class PipelineTests(SystemFixture system)
     [Fact]
     public async Task Rest_submit_then_long_poll_returns_the_same_output_as_the_hub()
     {
-        using var http = new HttpClient { BaseAddress = system.Gateway(1) };
+        using var http = new GatewayHttpClient { BaseAddress = system.Gateway(1) };
         using var accepted = await http.PostAsync("/v1/models/ocr-rec/jobs", Http.Body(Fixtures.Bytes("line-003.png")), Ct);
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
         var queued = await accepted.ReadJobAsync();
@@ -60,7 +60,7 @@ public sealed class PipelineTests(SystemFixture system)
         using var expected = session.Run([new NamedTensor("x", TensorData.Create(data, 1, 3, 48, 192))]);
         var expectedScores = expected[0].Tensor.ToArray<float>();
 
-        using var http = new HttpClient { BaseAddress = system.Gateway() };
+        using var http = new GatewayHttpClient { BaseAddress = system.Gateway() };
         using var response = await http.PostAsJsonAsync("/v2/models/ocr-cls/infer", new
         {
             id = "request-7",
@@ -85,7 +85,7 @@ public sealed class PipelineTests(SystemFixture system)
     [Fact]
     public async Task Oip_errors_are_json_with_400_or_404()
     {
-        using var http = new HttpClient { BaseAddress = system.Gateway() };
+        using var http = new GatewayHttpClient { BaseAddress = system.Gateway() };
         using var unknown = await http.PostAsync("/v2/models/nope/infer", JsonContent.Create(new { inputs = Array.Empty<object>() }), Ct);
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         Assert.Contains("nope", (await unknown.ReadJsonAsync()).GetProperty("error").GetString());
@@ -146,7 +146,7 @@ public sealed class PipelineTests(SystemFixture system)
     [Fact]
     public async Task Rest_refuses_bad_input_with_problem_json_before_queueing()
     {
-        using var http = new HttpClient { BaseAddress = system.Gateway() };
+        using var http = new GatewayHttpClient { BaseAddress = system.Gateway() };
         async Task Expect(HttpResponseMessage response, HttpStatusCode status, string code)
         {
             Assert.Equal(status, response.StatusCode);
@@ -165,7 +165,7 @@ public sealed class PipelineTests(SystemFixture system)
     [Fact]
     public async Task Same_idempotency_key_returns_the_same_job()
     {
-        using var http = new HttpClient { BaseAddress = system.Gateway() };
+        using var http = new GatewayHttpClient { BaseAddress = system.Gateway() };
         var key = Guid.NewGuid().ToString();
         HttpRequestMessage Request() => new(HttpMethod.Post, "/v1/models/ocr-cls/jobs")
         {
@@ -181,7 +181,7 @@ public sealed class PipelineTests(SystemFixture system)
     [Fact]
     public async Task Predict_answers_synchronously_with_the_output()
     {
-        using var http = new HttpClient { BaseAddress = system.Gateway() };
+        using var http = new GatewayHttpClient { BaseAddress = system.Gateway() };
         using var response = await http.PostAsync("/v1/models/ocr-rec/predict", Http.Body(Fixtures.Bytes("line-012.png")), Ct);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -193,7 +193,7 @@ public sealed class PipelineTests(SystemFixture system)
     [Fact]
     public async Task Models_list_shows_versions_and_which_are_served()
     {
-        using var http = new HttpClient { BaseAddress = system.Gateway() };
+        using var http = new GatewayHttpClient { BaseAddress = system.Gateway() };
         // A worker reports ready in its next heartbeat (every 2 s) after it starts consuming.
         JsonElement rec = default;
         for (var deadline = DateTime.UtcNow.AddSeconds(15); DateTime.UtcNow < deadline; await Task.Delay(500, Ct))

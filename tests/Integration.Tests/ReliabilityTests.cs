@@ -111,7 +111,7 @@ public sealed class ReliabilityTests(SystemFixture system)
             Assert.Equal(JobStatus.Succeeded, final.Status);
             Assert.Equal(Fixtures.LineText($"line-02{i}.png"), final.Output!.Value.GetProperty("text").GetString()!.Trim());
         }
-        using var http = new HttpClient { BaseAddress = system.Gateway(0) };
+        using var http = new GatewayHttpClient { BaseAddress = system.Gateway(0) };
         using var response = await http.GetAsync($"/v1/jobs/{before}", Ct);
         var stored = await response.ReadJobAsync();
         Assert.Equal(JobStatus.Succeeded, stored.Status);
@@ -175,7 +175,7 @@ public sealed class ReliabilityTests(SystemFixture system)
     {
         var ledger = new JobLedger();
         await using var client = await InferenceClient.ConnectAsync(system.Gateway(0));
-        using var http = new HttpClient { BaseAddress = system.Gateway(1), Timeout = TimeSpan.FromSeconds(30) };
+        using var http = new GatewayHttpClient { BaseAddress = system.Gateway(1), Timeout = TimeSpan.FromSeconds(30) };
         var image = Fixtures.Bytes("line-030.png");
         for (var i = 0; i < 60; i++)
         {
@@ -323,7 +323,7 @@ public sealed class ReliabilityTests(SystemFixture system)
         Assert.Equal(1, report.Expired);
 
         // The hanging job went back to the queue when its worker was killed; redelivered, it is terminal and never runs again.
-        using var http = new HttpClient { BaseAddress = system.Gateway(1) };
+        using var http = new GatewayHttpClient { BaseAddress = system.Gateway(1) };
         using var response = await http.GetAsync($"/v1/jobs/{hung}", Ct);
         var stored = await response.ReadJobAsync();
         Assert.Equal(JobStatus.Expired, stored.Status);

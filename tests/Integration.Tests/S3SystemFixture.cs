@@ -29,7 +29,7 @@ public sealed class S3SystemFixture : IAsyncLifetime
         Aspire = await AspireSystem.StartAsync(AspireSystem.NewRunDirectory("s3"),
         [
             $"--AppHost:Workers={Workers}", "--AppHost:Gateways=1", "--AppHost:GatewayPort=0", "--AppHost:ModelBucket=s3",
-            $"--AppHost:Models={Seed}", $"--AppHost:AdminKey={AdminKey}",
+            $"--AppHost:Models={Seed}", $"--AppHost:AdminKey={AdminKey}", $"--AppHost:ApiKey={SystemFixture.ApiKey}",
             "--AppHost:ServiceEnvironment:ModelSync__PollInterval=00:00:01",
             $"--AppHost:ServiceEnvironment:ModelSync__MaxUnavailable={MaxUnavailable}",
         ], configure: null, TestContext.Current.CancellationToken);

@@ -56,6 +56,12 @@ public sealed class SystemFixture : IAsyncLifetime
     /// <summary>Every service exports its traces, metrics and logs here (OTLP over HTTP/protobuf).</summary>
     public OtlpReceiver Otlp { get; } = new();
 
+    /// <summary>
+    /// The development account's API key, given to the AppHost (which makes it exist): every client the tests make sends
+    /// it, as a user's would. The S3 system gets the same one.
+    /// </summary>
+    public static string ApiKey { get; } = "aik_" + System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+
     /// <summary>The key of ModelSync's admin API, given to the AppHost for this run.</summary>
     public string AdminKey { get; } = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
@@ -78,7 +84,7 @@ public sealed class SystemFixture : IAsyncLifetime
         Aspire = await AspireSystem.StartAsync(AspireSystem.NewRunDirectory("integration"),
         [
             "--AppHost:Workers=2", "--AppHost:Gateways=2", "--AppHost:GatewayPort=0",
-            $"--AppHost:Models={Bucket}", $"--AppHost:AdminKey={AdminKey}",
+            $"--AppHost:Models={Bucket}", $"--AppHost:AdminKey={AdminKey}", $"--AppHost:ApiKey={ApiKey}",
             $"--AppHost:ServiceEnvironment:Jobs__MaxQueueLength={MaxQueueLength}",
             $"--AppHost:ServiceEnvironment:Jobs__DeliveryLimit={DeliveryLimit}",
             $"--AppHost:ServiceEnvironment:Worker__HangTimeout={HangTimeout}",

@@ -24,8 +24,10 @@ public sealed class AzureBucketGraphTests : IDisposable
         Directory.CreateDirectory(Path.Combine(_seed, "ocr-cls"));
         Directory.CreateSymbolicLink(Path.Combine(_seed, "ocr-cls", "1"), Path.Combine(models, "ocr-cls", "1"));
 
+        // The gateway wants a key: the development account's, chosen here and made sure of by the gateway at start.
+        var apiKey = "aik_" + System.Buffers.Text.Base64Url.EncodeToString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         await using var system = await AspireSystem.StartAsync(AspireSystem.NewRunDirectory("azure"),
-            ["--AppHost:Workers=1", "--AppHost:GatewayPort=0", "--AppHost:ModelBucket=azure", $"--AppHost:Models={_seed}",
+            ["--AppHost:Workers=1", "--AppHost:GatewayPort=0", "--AppHost:ModelBucket=azure", $"--AppHost:Models={_seed}", $"--AppHost:ApiKey={apiKey}",
              "--AppHost:ServiceEnvironment:ModelSync__PollInterval=00:00:01"],
             configure: null, Ct);
 
@@ -38,6 +40,7 @@ public sealed class AzureBucketGraphTests : IDisposable
 
         // A job through the gateway, served by the worker from the version it fetched out of azurite.
         using var http = new HttpClient { BaseAddress = system.GetEndpoint("gateway"), Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiKey);
         var image = await File.ReadAllBytesAsync(Path.Combine(Projects.RepositoryInfo.Root, "tests", "Engine.Tests", "Fixtures", "Ocr", "line-001.png"), Ct);
         var deadline = DateTime.UtcNow.AddSeconds(60);
         JsonElement job;

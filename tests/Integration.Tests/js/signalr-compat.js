@@ -1,6 +1,6 @@
 // Drives the stock @microsoft/signalr JavaScript client (from npm, installed by setup into .deps/node)
 // against the gateway's hub: submit an image, print every JobUpdated push as one JSON line.
-// usage: node signalr-compat.js <gateway-url> <model> <image-path>
+// usage: API_KEY=<key> node signalr-compat.js <gateway-url> <model> <image-path>
 const path = require("path");
 const fs = require("fs");
 const signalR = require(path.join(process.env.NODE_DEPS, "node_modules", "@microsoft", "signalr"));
@@ -8,7 +8,7 @@ const signalR = require(path.join(process.env.NODE_DEPS, "node_modules", "@micro
 (async () => {
   const [gateway, model, imagePath] = process.argv.slice(2);
   const connection = new signalR.HubConnectionBuilder()
-    .withUrl(`${gateway}/hubs/inference`)
+    .withUrl(`${gateway}/hubs/inference`, { accessTokenFactory: () => process.env.API_KEY })
     .withStatefulReconnect()
     .configureLogging(signalR.LogLevel.Warning)
     .build();

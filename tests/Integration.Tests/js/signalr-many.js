@@ -1,7 +1,7 @@
 // Many stock @microsoft/signalr JavaScript clients (from npm, installed by setup into .deps/node) over several gateways:
 // each connection submits its jobs in rounds and waits for their final pushes. Prints one JSON line per job submitted
 // ({event: "Submitted", client, id, image}) and per push received ({event: "JobUpdated", client, id, status, labels}).
-// usage: node signalr-many.js <gateway-url,gateway-url…> <model> <protocol: json|messagepack> <clients> <rounds> <per-round> <image-path…>
+// usage: API_KEY=<key> node signalr-many.js <gateway-url,gateway-url…> <model> <protocol: json|messagepack> <clients> <rounds> <per-round> <image-path…>
 const path = require("path");
 const fs = require("fs");
 const modules = path.join(process.env.NODE_DEPS, "node_modules", "@microsoft");
@@ -11,7 +11,9 @@ const terminal = ["succeeded", "failed", "expired", "cancelled"];
 
 async function runClient(index, gateway, model, protocol, rounds, perRound, images) {
   let builder = new signalR.HubConnectionBuilder()
-    .withUrl(`${gateway}/hubs/inference`, { skipNegotiation: true, transport: signalR.HttpTransportType.WebSockets })
+    .withUrl(`${gateway}/hubs/inference`, {
+      skipNegotiation: true, transport: signalR.HttpTransportType.WebSockets, accessTokenFactory: () => process.env.API_KEY,
+    })
     .configureLogging(signalR.LogLevel.Warning);
   if (protocol === "messagepack") {
     const msgpack = require(path.join(modules, "signalr-protocol-msgpack"));

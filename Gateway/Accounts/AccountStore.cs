@@ -1,0 +1,75 @@
+using Npgsql;
+
+namespace Gateway.Accounts;
+
+/// <summary>An API key that works: which key it is (for revoking) and whose account it opens.</summary>
+public sealed record ApiKeyOwner(Guid KeyId, Guid AccountId);
+
+/// <summary>Accounts and their API keys in PostgreSQL (the schema is <see cref="AccountsSchema"/>'s).</summary>
+public sealed class AccountStore(NpgsqlDataSource database)
+{
+    /// <summary>A new account with its first key; the key is returned once and stored only as its hash.</summary>
+    public async Task<(Guid AccountId, Guid KeyId, string Key)> CreateAccountAsync(CancellationToken cancellationToken)
+    {
+        var accountId = Guid.CreateVersion7();
+        var keyId = Guid.CreateVersion7();
+        var key = ApiKeys.New();
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(Command("INSERT INTO accounts (id) VALUES ($1)", accountId));
+        batch.BatchCommands.Add(Command("INSERT INTO api_keys (id, account_id, key_hash) VALUES ($1, $2, $3)", keyId, accountId, ApiKeys.Hash(key)));
+        await batch.ExecuteNonQueryAsync(cancellationToken); // one round trip, one implicit transaction
+        return (accountId, keyId, key);
+    }
+
+    public async Task<(Guid KeyId, string Key)> CreateKeyAsync(Guid accountId, CancellationToken cancellationToken)
+    {
+        var keyId = Guid.CreateVersion7();
+        var key = ApiKeys.New();
+        await using var command = database.CreateCommand("INSERT INTO api_keys (id, account_id, key_hash) VALUES ($1, $2, $3)");
+        Add(command.Parameters, keyId, accountId, ApiKeys.Hash(key));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        return (keyId, key);
+    }
+
+    /// <summary>Revokes one of the account's keys; returns its hash (for the other gateways' caches), or null when the account has no such live key.</summary>
+    public async Task<byte[]?> RevokeKeyAsync(Guid accountId, Guid keyId, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(
+            "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL RETURNING key_hash");
+        Add(command.Parameters, keyId, accountId);
+        return await command.ExecuteScalarAsync(cancellationToken) as byte[];
+    }
+
+    public async Task<ApiKeyOwner?> FindKeyAsync(byte[] hash, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("SELECT id, account_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL");
+        Add(command.Parameters, hash);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? new ApiKeyOwner(reader.GetGuid(0), reader.GetGuid(1)) : null;
+    }
+
+    /// <summary>Makes sure <paramref name="accountId"/> exists and <paramref name="key"/> opens it (the AppHost's development account); idempotent.</summary>
+    public async Task EnsureKeyAsync(Guid accountId, Guid keyId, string key, CancellationToken cancellationToken)
+    {
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(Command("INSERT INTO accounts (id) VALUES ($1) ON CONFLICT (id) DO NOTHING", accountId));
+        batch.BatchCommands.Add(Command(
+            "INSERT INTO api_keys (id, account_id, key_hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", keyId, accountId, ApiKeys.Hash(key)));
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static NpgsqlBatchCommand Command(string sql, params object[] values)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        Add(command.Parameters, values);
+        return command;
+    }
+
+    private static void Add(NpgsqlParameterCollection parameters, params object[] values)
+    {
+        foreach (var value in values)
+        {
+            parameters.Add(new NpgsqlParameter { Value = value });
+        }
+    }
+}
