@@ -19,8 +19,12 @@ dotnet build Aspire.Inference.sln -c Debug 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 if [[ $status -eq 0 ]]; then
   dotnet test Aspire.Inference.sln -c Debug --no-build -m:1 --filter "Category!=Soak" \
-    --blame-hang-timeout 8m --results-directory artifacts/TestResults 2>&1 | tee -a "$log"
+    --blame-hang-timeout 8m --logger trx --results-directory artifacts/TestResults 2>&1 | tee -a "$log"
   status=${PIPESTATUS[0]}
+  # Where the suite's time goes (issue 11 keeps it under 15 minutes): the slowest tests, from the TRX files.
+  echo "--- slowest tests ---"
+  cat artifacts/TestResults/*.trx 2>/dev/null | grep -o '<UnitTestResult [^>]*>' \
+    | sed -nE 's/.*testName="([^"]*)".*duration="([0-9:.]+)".*/\2 \1/p' | sort -r | head -n 12 | cut -c1-160 || true
 fi
 set -e
 

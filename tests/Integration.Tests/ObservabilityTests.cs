@@ -127,6 +127,8 @@ public sealed class ObservabilityTests(SystemFixture system)
         var samples = new List<PrometheusSample>();
         foreach (var (resource, replicas) in new[] { ("gateway", 2), ("worker", 2) })
         {
+            // A test before this one may have killed or restarted a replica: scrape the ones that are back and ready.
+            await system.Aspire.WaitForHealthyAsync(resource, TimeSpan.FromSeconds(90), Ct);
             for (var i = 0; i < replicas; i++)
             {
                 using var response = await http.GetAsync(new Uri(system.Aspire.GetEndpoint(resource, i), "/metrics"), Ct);

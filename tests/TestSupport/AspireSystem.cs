@@ -75,6 +75,9 @@ public sealed class AspireSystem : IAsyncDisposable
         }
     }
 
+    /// <summary>How long <see cref="StartAsync"/> waits for the graph to start (a start on a loaded 2-core machine takes up to ~90 s).</summary>
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(240);
+
     /// <summary>A fresh run folder under the repository's <c>.run/tests</c>.</summary>
     public static string NewRunDirectory(string prefix) =>
         Path.Combine(Projects.RepositoryInfo.Root, ".run", "tests", $"{prefix}-{DateTime.UtcNow:HHmmss}-{Guid.NewGuid():N}"[..(prefix.Length + 16)]);
@@ -95,7 +98,19 @@ public sealed class AspireSystem : IAsyncDisposable
         system.Watch();
         try
         {
-            await app.StartAsync(cancellationToken);
+            // StartAsync returns only once every resource has started, and a resource waits (WaitFor) for the ones it needs;
+            // a server that never comes up would hold it forever. Bounded, the failure names each resource's state.
+            using var starting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            starting.CancelAfter(StartTimeout);
+            try
+            {
+                await app.StartAsync(starting.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                system.WriteConsoleLogs(Path.Combine(Projects.RepositoryInfo.Root, "artifacts", "logs", "failed-start-" + Path.GetFileName(runDirectory)));
+                throw new TimeoutException($"the graph did not start in {StartTimeout.TotalSeconds:0} s (consoles in artifacts/logs); resources: {system.Describe()}");
+            }
             foreach (var resource in system.ResourceNames())
             {
                 await system.WaitForHealthyAsync(resource, TimeSpan.FromSeconds(180), cancellationToken);
