@@ -113,15 +113,28 @@ fi
 # all: npm prunes what a later --no-save install omits.
 node_deps="$deps/node"
 node_version() { sed -nE 's/^  "version": "(.*)",$/\1/p' "$node_deps/node_modules/$1/package.json" 2>/dev/null; }
-if [[ ! -d "$node_deps/node_modules/@microsoft/signalr" || ! -d "$node_deps/node_modules/@microsoft/signalr-protocol-msgpack" \
-      || ! -x "$node_deps/node_modules/.bin/s3rver" || ! -x "$node_deps/node_modules/.bin/azurite-blob" \
-      || "$(node_version s3rver)" != "$S3RVER_VERSION" || "$(node_version azurite)" != "$AZURITE_VERSION" ]]; then
-  say "installing Node test clients, s3rver and azurite into .deps/node"
-  mkdir -p "$node_deps"
-  (cd "$node_deps" && npm install --silent --no-save --no-package-lock --no-audit --no-fund --ignore-scripts \
-    "@microsoft/signalr@$SIGNALR_VERSION" "@microsoft/signalr-protocol-msgpack@$SIGNALR_VERSION" "s3rver@$S3RVER_VERSION" \
-    "azurite@$AZURITE_VERSION" >/dev/null 2>&1) \
-    || die "npm install @microsoft/signalr @microsoft/signalr-protocol-msgpack s3rver azurite failed"
+node_ready() {
+  [[ -d "$node_deps/node_modules/@microsoft/signalr" && -d "$node_deps/node_modules/@microsoft/signalr-protocol-msgpack" \
+     && -x "$node_deps/node_modules/.bin/s3rver" && -x "$node_deps/node_modules/.bin/azurite-blob" \
+     && "$(node_version s3rver)" == "$S3RVER_VERSION" && "$(node_version azurite)" == "$AZURITE_VERSION" ]]
+}
+if ! node_ready; then
+  # The Node packages (371 MB, ~90 s of npm install on 2 cores) are installed once per machine and version set into the
+  # user's cache, like NuGet's global packages folder, and linked into this clone; a fresh machine installs them here.
+  cache="${ASPIRE_INFERENCE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/aspire-inference}/node-signalr$SIGNALR_VERSION-s3rver$S3RVER_VERSION-azurite$AZURITE_VERSION"
+  if [[ ! -e "$cache/.complete" ]]; then
+    say "installing Node test clients, s3rver and azurite into $cache (once per machine)"
+    rm -rf "$cache.partial" && mkdir -p "$cache.partial"
+    (cd "$cache.partial" && npm install --silent --no-save --no-package-lock --no-audit --no-fund --ignore-scripts \
+      "@microsoft/signalr@$SIGNALR_VERSION" "@microsoft/signalr-protocol-msgpack@$SIGNALR_VERSION" "s3rver@$S3RVER_VERSION" \
+      "azurite@$AZURITE_VERSION" >/dev/null 2>&1) \
+      || die "npm install @microsoft/signalr @microsoft/signalr-protocol-msgpack s3rver azurite failed"
+    touch "$cache.partial/.complete"
+    rm -rf "$cache" && mv "$cache.partial" "$cache"
+  fi
+  rm -rf "$node_deps" && ln -s "$cache" "$node_deps"
+  node_ready || die "the Node packages in $cache are incomplete; delete that folder and rerun"
+  say "Node test clients, s3rver and azurite -> .deps/node"
 fi
 
 say "ready"

@@ -22,6 +22,12 @@ public sealed class S3SystemFixture : IAsyncLifetime
     /// <summary><c>ConnectionStrings__models</c> as the services get it: s3://models?endpoint=…</summary>
     public string Bucket { get; private set; } = "";
 
+    /// <summary>
+    /// Where this system's services export OTLP. Without a collector that answers, each service's shutdown waits ~5 s for its
+    /// exporters to give up (seen as a drained worker killed by the liveness probe, exit -1, in every rollout step).
+    /// </summary>
+    public OtlpReceiver Otlp { get; } = new();
+
     public async ValueTask InitializeAsync()
     {
         Directory.CreateDirectory(Path.Combine(Seed, "ocr-cls"));
@@ -32,6 +38,8 @@ public sealed class S3SystemFixture : IAsyncLifetime
             $"--AppHost:Models={Seed}", $"--AppHost:AdminKey={AdminKey}", $"--AppHost:ApiKey={SystemFixture.ApiKey}",
             "--AppHost:ServiceEnvironment:ModelSync__PollInterval=00:00:01",
             $"--AppHost:ServiceEnvironment:ModelSync__MaxUnavailable={MaxUnavailable}",
+            "--AppHost:ServiceEnvironment:OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+            $"--AppHost:ServiceEnvironment:OTEL_EXPORTER_OTLP_ENDPOINT={Otlp.Endpoint}",
         ], configure: null, TestContext.Current.CancellationToken);
         Bucket = await Aspire.GetConnectionStringAsync("models");
     }
@@ -43,6 +51,7 @@ public sealed class S3SystemFixture : IAsyncLifetime
             Aspire.WriteConsoleLogs(Path.Combine(Projects.RepositoryInfo.Root, "artifacts", "logs", "integration-s3"));
             await Aspire.DisposeAsync();
         }
+        Otlp.Dispose();
         Directory.Delete(Seed, recursive: true);
     }
 }
