@@ -10,7 +10,7 @@ public sealed record StartedSystem(string Run, Task<AspireSystem> System);
 
 /// <summary>
 /// The runs <see cref="LifecycleTests"/> stop, all started at once when the class begins: `dotnet run --project AppHost`,
-/// the built AppHost twice (for SIGINT and for kill -9) and the testing application (for disposal). A start leaves the
+/// the built AppHost twice with one worker (for SIGINT and for kill -9) and the testing application (for disposal). A start leaves the
 /// cores idle much of the time (RabbitMQ's boot, health checks, hosts waiting for each other), so overlapped the four were
 /// all up after about 90 s where one after another they took about 155 s (2026-12-02, 2 shared cores). Each run still
 /// belongs to one test, which waits for it to be up, stops it its own way and checks what that run left.
@@ -32,8 +32,10 @@ public sealed class LifecycleRuns : IAsyncLifetime
     public ValueTask InitializeAsync()
     {
         DotnetRun = Start(AppHostProcess.DotnetRun);
-        ForCtrlC = Start(run => AppHostProcess.Start(run));
-        ForKill = Start(run => AppHostProcess.Start(run));
+        // One worker each: what these two prove (every process of the run stops) does not need the second, and each
+        // worker's start loads the models (CPU the four overlapped starts share).
+        ForCtrlC = Start(run => AppHostProcess.Start(run, OneWorker));
+        ForKill = Start(run => AppHostProcess.Start(run, OneWorker));
         var run = AspireSystem.NewRunDirectory("dispose");
         var cancellationToken = TestContext.Current.CancellationToken;
         ForDisposal = new(run, Task.Run(() => AspireSystem.StartAsync(run, ["--AppHost:Workers=1", "--AppHost:GatewayPort=0"], configure: null,
@@ -55,6 +57,8 @@ public sealed class LifecycleRuns : IAsyncLifetime
             await (await ForDisposal.System).DisposeAsync();
         }
     }
+
+    private static Dictionary<string, string> OneWorker => new() { ["AppHost__Workers"] = "1" };
 
     private static StartedAppHost Start(Func<string, AppHostProcess> start)
     {
