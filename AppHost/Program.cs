@@ -30,6 +30,8 @@ try
     // Accounts and API keys (the gateway owns the schema: its migrations run at its start).
     var accounts = builder.AddPostgreSqlDatabase("postgres", "accounts", settings);
     var adminKey = builder.AddParameter("modelsync-admin-key", settings.AdminKey, secret: true);
+    // The gateway's operator API (accounts' limits); the same key as ModelSync's in a local run, its own secret when deployed.
+    var accountsAdminKey = builder.AddParameter("accounts-admin-key", settings.AdminKey, secret: true);
 
     var modelsync = builder.AddProject<Projects.ModelSync>("modelsync")
         .WithHttpEndpoint()
@@ -50,6 +52,7 @@ try
         .WithExternalHttpEndpoints()
         .WithHttpHealthCheck("/health")
         .WithReference(cache).WithReference(messaging).WithReference(accounts)
+        .WithEnvironment("Accounts__AdminKey", accountsAdminKey)
         .WaitFor(cache).WaitFor(messaging).WaitFor(accounts)
         .WithReplicas(settings.Gateways)
         .WithRestartPolicy(livenessPath: "/alive");

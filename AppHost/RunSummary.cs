@@ -34,6 +34,7 @@ public static class RunSummaryExtensions
             log.LogInformation("Development API key: {ApiKey} (send Authorization: Bearer <key>; the CLI reads ASPIRE_INFERENCE_API_KEY); the page with it: {Url}/#key={ApiKey}",
                 settings.ApiKey, gateway.GetEndpoint("http").Url, settings.ApiKey);
             log.LogInformation("ModelSync admin API: {Url}/admin/models with header X-Admin-Key: {AdminKey}", modelsync.GetEndpoint("http").Url, settings.AdminKey);
+            log.LogInformation("Accounts admin API: {Url}/v1/admin/accounts/{{id}}/limits with the same X-Admin-Key", gateway.GetEndpoint("http").Url);
             log.LogInformation("Run folder {RunFolder}; Ctrl+C stops everything", settings.RunFolder);
             // The table scripts read (bench/cost.py, scripts/lib.sh): every replica's pid and own endpoint, once all are up.
             _ = Task.Run(() => PrintTableAsync(e.Services, gateway, cancellationToken), CancellationToken.None);

@@ -18,6 +18,18 @@ public static class RedisKeys
     /// <summary>Sorted set of job ids not yet finished, scored by deadline (unix ms): what the gateways' deadline sweeper expires.</summary>
     public const string JobDeadlines = "jobs:deadlines";
 
+    /// <summary>
+    /// Sorted set of an account's jobs not yet finished, scored by deadline (unix ms): the count its concurrency limit
+    /// checks. A job leaves it when it becomes terminal; entries past their deadline are dropped when counting.
+    /// </summary>
+    public static string UnfinishedJobs(string owner) => UnfinishedJobsPrefix + owner;
+
+    /// <summary>What <see cref="UnfinishedJobs"/> names start with (the job store's scripts build them from it).</summary>
+    public const string UnfinishedJobsPrefix = "limits:unfinished:";
+
+    /// <summary>Hash of an account's token bucket (tokens, at: unix ms of the last refill): its jobs-per-second limit.</summary>
+    public static string JobRate(string owner) => $"limits:rate:{owner}";
+
     /// <summary>Set of who follows a job not yet finished: hub connections (<c>c:</c>…) and waiting gateways (<c>w:</c>…).</summary>
     public static string JobFollowers(string jobId) => $"job:{jobId}:followers";
 
@@ -38,6 +50,9 @@ public static class RedisKeys
     /// at once, so a revoked key stops working on every replica within moments.
     /// </summary>
     public const string RevokedApiKeys = "accounts:keys:revoked";
+
+    /// <summary>Pub/sub channel of accounts whose limits changed (the account id): every gateway reads them again.</summary>
+    public const string ChangedAccounts = "accounts:changed";
 
     /// <summary>Set of model names ModelSync has seen in the bucket.</summary>
     public const string Models = "models";

@@ -25,6 +25,7 @@ app.MapDefaultEndpoints();         // its exception handler wraps all that follo
 app.UseAuthentication();           // API keys: Gateway/Accounts/ApiKeyAuthentication.cs
 app.UseAuthorization();
 app.MapAccountsApi();              // Gateway/Accounts/AccountsApi.cs
+app.MapAccountsAdminApi();         // Gateway/Accounts/AccountsAdminApi.cs
 app.MapJobsApi();                  // Gateway/Jobs/JobsApi.cs
 app.MapInferenceHub();             // Gateway/Hubs/InferenceHub.cs
 app.MapOpenInferenceApi();         // Gateway/Oip/OpenInferenceApi.cs

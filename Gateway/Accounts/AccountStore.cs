@@ -48,6 +48,39 @@ public sealed class AccountStore(NpgsqlDataSource database)
         return await reader.ReadAsync(cancellationToken) ? new ApiKeyOwner(reader.GetGuid(0), reader.GetGuid(1)) : null;
     }
 
+    /// <summary>
+    /// The account's own limits (null where it has none: the service's default applies, see <see cref="ApiKeyCache.LimitsAsync"/>),
+    /// or null when there is no such account.
+    /// </summary>
+    public async Task<AccountLimits?> GetLimitsAsync(Guid accountId, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("SELECT jobs_per_second, burst, max_unfinished_jobs FROM accounts WHERE id = $1");
+        Add(command.Parameters, accountId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+        return new AccountLimits
+        {
+            JobsPerSecond = reader.IsDBNull(0) ? null : reader.GetDouble(0),
+            Burst = reader.IsDBNull(1) ? null : reader.GetInt32(1),
+            MaxUnfinishedJobs = reader.IsDBNull(2) ? null : reader.GetInt32(2),
+        };
+    }
+
+    /// <summary>Replaces the account's own limits; false when there is no such account.</summary>
+    public async Task<bool> SetLimitsAsync(Guid accountId, AccountLimits limits, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(
+            "UPDATE accounts SET jobs_per_second = $2, burst = $3, max_unfinished_jobs = $4 WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = accountId });
+        command.Parameters.Add(Nullable(limits.JobsPerSecond, NpgsqlTypes.NpgsqlDbType.Double));
+        command.Parameters.Add(Nullable(limits.Burst, NpgsqlTypes.NpgsqlDbType.Integer));
+        command.Parameters.Add(Nullable(limits.MaxUnfinishedJobs, NpgsqlTypes.NpgsqlDbType.Integer));
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
     /// <summary>Makes sure <paramref name="accountId"/> exists and <paramref name="key"/> opens it (the AppHost's development account); idempotent.</summary>
     public async Task EnsureKeyAsync(Guid accountId, Guid keyId, string key, CancellationToken cancellationToken)
     {
@@ -57,6 +90,9 @@ public sealed class AccountStore(NpgsqlDataSource database)
             "INSERT INTO api_keys (id, account_id, key_hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", keyId, accountId, ApiKeys.Hash(key)));
         await batch.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    private static NpgsqlParameter Nullable(object? value, NpgsqlTypes.NpgsqlDbType type) =>
+        new() { Value = value ?? DBNull.Value, NpgsqlDbType = type };
 
     private static NpgsqlBatchCommand Command(string sql, params object[] values)
     {

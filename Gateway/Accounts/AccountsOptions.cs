@@ -17,5 +17,14 @@ public sealed class AccountsOptions
     /// </summary>
     public string? DevelopmentKey { get; set; }
 
+    /// <summary>
+    /// The limits of an account that has none of its own (<c>Accounts__DefaultLimits__JobsPerSecond=20</c> …); unset, an
+    /// account is held only by the global queue cap. An operator sets an account's own with <c>PUT /v1/admin/accounts/{id}/limits</c>.
+    /// </summary>
+    public AccountLimits DefaultLimits { get; set; } = new();
+
+    /// <summary>Key of the admin API (header <c>X-Admin-Key</c>): accounts' limits. Without one the admin API is off.</summary>
+    public string? AdminKey { get; set; }
+
     public static readonly Guid DevelopmentAccountId = new("00000000-0000-7000-8000-000000000001");
 }

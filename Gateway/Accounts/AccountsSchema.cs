@@ -28,6 +28,12 @@ public sealed partial class AccountsSchema(
             );
             CREATE INDEX api_keys_account_id ON api_keys (account_id);
             """),
+        (2, "account limits", """
+            ALTER TABLE accounts
+                ADD COLUMN jobs_per_second     double precision,
+                ADD COLUMN burst               integer,
+                ADD COLUMN max_unfinished_jobs integer;
+            """),
     ];
 
     /// <summary>

@@ -72,7 +72,9 @@ public sealed partial class DeadlineSweeper(
             {
                 settled.Add(due[i]); // gone from Redis, or finished (its transition normally removes it already)
             }
-            else if (record.Deadline is { } deadline && deadline <= now)
+            // Compared in whole milliseconds, as the set is scored: a job whose deadline is later in the same millisecond as
+            // now is due too (else it would be dropped from the set below and never expire).
+            else if (record.Deadline is { } deadline && deadline.ToUnixTimeMilliseconds() <= now.ToUnixTimeMilliseconds())
             {
                 expiring.Add((due[i], store.TransitionAsync(record with
                 {

@@ -3,6 +3,7 @@ using System.Globalization;
 using Contracts.Jobs;
 using Engine.Imaging;
 using Engine.Inference;
+using Gateway.Accounts;
 using Gateway.Messaging;
 using Gateway.Models;
 using Microsoft.Extensions.Options;
@@ -41,11 +42,12 @@ public sealed class GatewayOptions
 
 /// <summary>
 /// Validates a job, stores it as queued and publishes it; returns only after the broker confirmed.
-/// One Redis round trip and one confirmed publish per job.
+/// One Redis round trip (which also applies the account's limits) and one confirmed publish per job.
 /// </summary>
 public sealed class JobSubmitter(
     ModelCatalog models,
     JobStore store,
+    ApiKeyCache accounts,
     JobPublisher publisher,
     IOptions<GatewayOptions> gatewayOptions,
     IOptions<JobQueueOptions> queueOptions,
@@ -177,10 +179,20 @@ public sealed class JobSubmitter(
         activity?.SetTag("job.id", record.Id);
         activity?.SetTag("job.model", model);
 
+        var limits = owner is not null && Guid.TryParse(owner, out var accountId)
+            ? await accounts.LimitsAsync(accountId, cancellationToken)
+            : default;
         JobTransition created;
         try
         {
-            created = await store.CreateAsync(record, queueOptions.Value.RecordTtl, options?.IdempotencyKey, follower);
+            created = await store.CreateAsync(record, queueOptions.Value.RecordTtl, options?.IdempotencyKey, follower, limits);
+        }
+        catch (JobLimitExceededException e)
+        {
+            var retry = e.RetryAfter < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : e.RetryAfter;
+            throw new SubmissionException(429, ProblemCodes.RateLimited, e.Limit == JobLimitExceededException.Rate
+                ? string.Create(CultureInfo.InvariantCulture, $"Your account may submit {limits.JobsPerSecond:0.###} jobs per second (bursts of {limits.EffectiveBurst}); retry after {retry.TotalSeconds:0} s.")
+                : $"Your account may have {limits.MaxUnfinished} jobs queued or running at once; retry when one finishes.", retry);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
@@ -215,7 +227,7 @@ public sealed class JobSubmitter(
         if (outcome != PublishOutcome.Confirmed)
         {
             // The client never learns this id: remove the record rather than leave a job that cannot run.
-            await TryDeleteAsync(record.Id);
+            await TryDeleteAsync(record.Id, owner);
             throw outcome == PublishOutcome.QueueFull
                 ? new SubmissionException(429, ProblemCodes.QueueFull, $"The queue of '{model}' is full; retry shortly.", TimeSpan.FromSeconds(1))
                 : new SubmissionException(503, ProblemCodes.BrokerUnavailable, "The message broker is unavailable; retry shortly.", TimeSpan.FromSeconds(2));
@@ -244,11 +256,11 @@ public sealed class JobSubmitter(
         return TimeSpan.FromSeconds(seconds);
     }
 
-    private async Task TryDeleteAsync(string id)
+    private async Task TryDeleteAsync(string id, string? owner)
     {
         try
         {
-            await store.DeleteAsync(id);
+            await store.DeleteAsync(id, owner);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {

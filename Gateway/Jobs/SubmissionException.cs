@@ -34,4 +34,8 @@ public static class ProblemCodes
     public const string InvalidKeyId = "invalid_key_id";
     public const string KeyNotFound = "key_not_found";
     public const string AccountsUnavailable = "accounts_unavailable";
+    public const string RateLimited = "rate_limited";
+    public const string AccountNotFound = "account_not_found";
+    public const string InvalidAccountId = "invalid_account_id";
+    public const string InvalidLimits = "invalid_limits";
 }

@@ -1,52 +1,26 @@
 // The internal model admin API: what the bucket holds and what workers serve, pin a version, roll back.
 // Every endpoint needs the X-Admin-Key header to match ModelSync:AdminKey; without a configured key the API is off.
-using System.Security.Cryptography;
-using System.Text;
 using Contracts.Models;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using ModelSync.Bucket;
 using ModelSync.Models;
+using ServiceDefaults.Http;
 
 namespace ModelSync.Admin;
 
 public static class ModelAdminApi
 {
-    public const string KeyHeader = "X-Admin-Key";
+    public const string KeyHeader = AdminKeyFilter.KeyHeader;
 
     public static IEndpointRouteBuilder MapModelAdminApi(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup("/admin").AddEndpointFilter(RequireAdminKey);
+        var admin = app.MapGroup("/admin")
+            .RequireAdminKey(services => services.GetRequiredService<IOptions<ModelSyncOptions>>().Value.AdminKey, "ModelSync:AdminKey (environment ModelSync__AdminKey)");
         admin.MapGet("/models", ListModels);
         admin.MapPost("/models/{name}/pin/{version:int}", Pin);
         admin.MapPost("/models/{name}/rollback", Rollback);
         return app;
-    }
-
-    private static async ValueTask<object?> RequireAdminKey(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        var http = context.HttpContext;
-        var configured = http.RequestServices.GetRequiredService<IOptions<ModelSyncOptions>>().Value.AdminKey;
-        if (string.IsNullOrEmpty(configured))
-        {
-            return TypedResults.Problem(
-                title: "The admin API is disabled",
-                detail: "Set ModelSync:AdminKey (environment ModelSync__AdminKey) to enable it.",
-                statusCode: StatusCodes.Status503ServiceUnavailable,
-                extensions: new Dictionary<string, object?> { ["code"] = "admin_disabled" });
-        }
-
-        var given = http.Request.Headers[KeyHeader].ToString();
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(configured)))
-        {
-            return TypedResults.Problem(
-                title: "Admin key missing or wrong",
-                detail: $"Send the admin key in the {KeyHeader} header.",
-                statusCode: StatusCodes.Status401Unauthorized,
-                extensions: new Dictionary<string, object?> { ["code"] = "admin_key_invalid" });
-        }
-
-        return await next(context);
     }
 
     private static async Task<Ok<AdminModel[]>> ListModels(ModelStateStore store)

@@ -9,6 +9,31 @@ namespace ServiceDefaults.Jobs;
 public readonly record struct JobTransition(bool Applied, JobRecord Record);
 
 /// <summary>
+/// An account's limits as the job store applies them when a job is created: a token bucket of <paramref name="JobsPerSecond"/>
+/// refilled continuously up to <paramref name="Burst"/> jobs, and at most <paramref name="MaxUnfinished"/> jobs not yet
+/// finished. Null means no such limit.
+/// </summary>
+public readonly record struct JobLimits(double? JobsPerSecond, int? Burst, int? MaxUnfinished)
+{
+    public bool IsUnlimited => JobsPerSecond is null && MaxUnfinished is null;
+
+    /// <summary>The bucket's size: <see cref="Burst"/>, by default one second's worth of jobs (at least 1); null without a rate.</summary>
+    public int? EffectiveBurst => JobsPerSecond is { } rate ? Burst ?? Math.Max(1, (int)Math.Ceiling(rate)) : null;
+}
+
+/// <summary>A job refused by its owner's <see cref="JobLimits"/>: which one (<c>rate</c> or <c>concurrency</c>), and when to retry.</summary>
+public sealed class JobLimitExceededException(string limit, TimeSpan retryAfter)
+    : Exception($"the account's {limit} limit is reached")
+{
+    public const string Rate = "rate";
+    public const string Concurrency = "concurrency";
+
+    public string Limit { get; } = limit;
+
+    public TimeSpan RetryAfter { get; } = retryAfter;
+}
+
+/// <summary>
 /// Job records in Redis, and who follows each job: a set beside the record holding hub connections (<c>c:</c> + connection
 /// id) and gateways with HTTP requests waiting (<c>w:</c> + the gateway's waiter id). Every change is one Lua script call
 /// that refuses to touch a terminal record and, in the same step, reads the followers when the status moved: the state is
@@ -23,6 +48,15 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
         local function terminal(rec)
           local st = string.match(rec, '"status":"(%a+)"')
           return st == 'succeeded' or st == 'failed' or st == 'expired' or st == 'cancelled', st
+        end
+        """;
+
+    // A terminal job leaves its owner's set of unfinished jobs (the concurrency limit's count). The owner is read from the
+    // stored record: the first "owner" member, which the serializer writes before any output.
+    private const string Unfinished = $$"""
+        local function unfinished_done(rec, id)
+          local owner = string.match(rec, '"owner":"([^"]+)"')
+          if owner then redis.call('ZREM', '{{RedisKeys.UnfinishedJobsPrefix}}' .. owner, id) end
         end
         """;
 
@@ -41,8 +75,11 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
         end
         """;
 
-    // KEYS[1] job key, KEYS[2] idempotency key or '', KEYS[3] deadline set, KEYS[4] followers set; ARGV[1] record json,
-    // ARGV[2] ttl ms, ARGV[3] deadline (unix ms, or '' for none), ARGV[4] job id, ARGV[5] the first follower or ''.
+    // KEYS[1] job key, KEYS[2] idempotency key or '', KEYS[3] deadline set, KEYS[4] followers set, KEYS[5] the owner's
+    // unfinished jobs, KEYS[6] the owner's token bucket; ARGV[1] record json, ARGV[2] ttl ms, ARGV[3] deadline (unix ms, or
+    // '' for none), ARGV[4] job id, ARGV[5] the first follower or '', ARGV[6] jobs per second or '', ARGV[7] burst, ARGV[8]
+    // max unfinished or '', ARGV[9] when the job stops counting as unfinished at the latest (its deadline, else its expiry). Returns {1, record} when created, {0, record} for an idempotency key already used (no limit is charged), or
+    // {2, limit, retry ms} when a limit refuses it. The limits use Redis's clock, so every gateway replica shares them.
     private const string CreateScript = """
         if KEYS[2] ~= '' then
           local existing = redis.call('GET', KEYS[2])
@@ -51,9 +88,33 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
             if rec then return {0, rec} end
           end
         end
+        local tokens, rate, burst, now
+        if ARGV[6] ~= '' or ARGV[8] ~= '' then
+          local t = redis.call('TIME')
+          now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        end
+        if ARGV[8] ~= '' then
+          redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
+          if redis.call('ZCARD', KEYS[5]) >= tonumber(ARGV[8]) then return {2, 'concurrency', 1000} end
+        end
+        if ARGV[6] ~= '' then
+          rate = tonumber(ARGV[6])
+          burst = tonumber(ARGV[7])
+          local b = redis.call('HMGET', KEYS[6], 'tokens', 'at')
+          tokens = tonumber(b[1]) or burst
+          local at = tonumber(b[2]) or now
+          if now > at then tokens = math.min(burst, tokens + (now - at) * rate / 1000) end
+          if tokens < 1 then return {2, 'rate', math.ceil((1 - tokens) * 1000 / rate)} end
+          redis.call('HSET', KEYS[6], 'tokens', tostring(tokens - 1), 'at', now)
+          redis.call('PEXPIRE', KEYS[6], math.ceil(burst * 1000 / rate) + 1000)
+        end
         redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
         if KEYS[2] ~= '' then redis.call('SET', KEYS[2], string.sub(KEYS[1], 5), 'PX', ARGV[2]) end
         if ARGV[3] ~= '' then redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4]) end
+        if ARGV[8] ~= '' then
+          redis.call('ZADD', KEYS[5], ARGV[9], ARGV[4])
+          redis.call('PEXPIRE', KEYS[5], ARGV[2])
+        end
         if ARGV[5] ~= '' then
           redis.call('SADD', KEYS[4], ARGV[5])
           redis.call('PEXPIRE', KEYS[4], ARGV[2])
@@ -77,14 +138,17 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
     // KEYS[1] job key, KEYS[2] deadline set, KEYS[3] followers set; ARGV[1] record json, ARGV[2] job id. Never overwrites
     // a terminal record; a job that becomes terminal leaves the deadline set, so the set holds only unfinished jobs.
     // Returns {applied, record, connections to push to...}: none when the status did not move (a retry's new attempt).
-    private const string TransitionScript = Terminal + "\n" + Followers + "\n" + """
+    private const string TransitionScript = Terminal + "\n" + Followers + "\n" + Unfinished + "\n" + """
         local cur = redis.call('GET', KEYS[1])
         if not cur then return {0, false} end
         local was_done, st = terminal(cur)
         if was_done then return {0, cur} end
         redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
         local done, nx = terminal(ARGV[1])
-        if done then redis.call('ZREM', KEYS[2], ARGV[2]) end
+        if done then
+          redis.call('ZREM', KEYS[2], ARGV[2])
+          unfinished_done(cur, ARGV[2])
+        end
         local result = {1, ARGV[1]}
         if nx ~= st then
           for _, c in ipairs(followers(KEYS[3], ARGV[1], done)) do result[#result + 1] = c end
@@ -95,7 +159,7 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
     // The same step as TransitionScript for many jobs in one call (a worker's batch): KEYS[2i - 1] job key and KEYS[2i]
     // its followers set for i = 1..n, KEYS[2n + 1] the deadline set; ARGV[i] the record for job i. Returns per job {0} where
     // it was terminal or unknown, else {1, connections to push to...}. Keep the per-job rule in step with TransitionScript.
-    private const string TransitionManyScript = Terminal + "\n" + Followers + "\n" + """
+    private const string TransitionManyScript = Terminal + "\n" + Followers + "\n" + Unfinished + "\n" + """
         local deadlines = KEYS[#KEYS]
         local results = {}
         for i = 1, #ARGV do
@@ -107,7 +171,10 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
             if not was_done then
               redis.call('SET', key, ARGV[i], 'KEEPTTL')
               local done, nx = terminal(ARGV[i])
-              if done then redis.call('ZREM', deadlines, string.sub(key, 5)) end
+              if done then
+                redis.call('ZREM', deadlines, string.sub(key, 5))
+                unfinished_done(cur, string.sub(key, 5))
+              end
               result[1] = 1
               if nx ~= st then
                 for _, c in ipairs(followers(KEYS[2 * i], ARGV[i], done)) do result[#result + 1] = c end
@@ -123,20 +190,28 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
 
     /// <summary>
     /// Stores a new queued job and enters its deadline in <see cref="RedisKeys.JobDeadlines"/> (same round trip); with an
-    /// idempotency key already used, returns that job instead (Applied = false).
+    /// idempotency key already used, returns that job instead (Applied = false). Its owner's <paramref name="limits"/> are
+    /// checked and charged in the same step; a job they refuse is not stored (<see cref="JobLimitExceededException"/>).
     /// </summary>
     /// <param name="follower">Who follows the job from the start (<see cref="ConnectionFollower"/>, <see cref="WaiterFollower"/>).</param>
-    public async Task<JobTransition> CreateAsync(JobRecord record, TimeSpan ttl, string? idempotencyKey, string? follower = null)
+    public async Task<JobTransition> CreateAsync(JobRecord record, TimeSpan ttl, string? idempotencyKey, string? follower = null, JobLimits limits = default)
     {
-        var idem = idempotencyKey is null ? "" : RedisKeys.Idempotency(record.Owner ?? "anonymous", idempotencyKey);
+        var owner = record.Owner ?? "anonymous";
+        var idem = idempotencyKey is null ? "" : RedisKeys.Idempotency(owner, idempotencyKey);
         // Scored no later than the record's own expiry, so the sweeper always clears the entry of a job that outlives its record.
-        RedisValue deadline = record.Deadline is { } d
-            ? Math.Min(d.ToUnixTimeMilliseconds(), record.AcceptedAt.ToUnixTimeMilliseconds() + (long)ttl.TotalMilliseconds)
-            : "";
+        var expiry = record.AcceptedAt.ToUnixTimeMilliseconds() + (long)ttl.TotalMilliseconds;
+        long? deadline = record.Deadline is { } d ? Math.Min(d.ToUnixTimeMilliseconds(), expiry) : null;
+        RedisValue rate = limits.JobsPerSecond is { } perSecond ? perSecond : "";
+        RedisValue maxUnfinished = limits.MaxUnfinished is { } max ? max : "";
         var result = (RedisResult[])(await Db.ScriptEvaluateAsync(CreateScript,
-            [RedisKeys.Job(record.Id), idem, RedisKeys.JobDeadlines, RedisKeys.JobFollowers(record.Id)],
-            [JobJson.Serialize(record), (long)ttl.TotalMilliseconds, deadline, record.Id, follower ?? ""]))!;
-        return new JobTransition((int)result[0] == 1, JobJson.Deserialize((string)result[1]!));
+            [RedisKeys.Job(record.Id), idem, RedisKeys.JobDeadlines, RedisKeys.JobFollowers(record.Id), RedisKeys.UnfinishedJobs(owner), RedisKeys.JobRate(owner)],
+            [JobJson.Serialize(record), (long)ttl.TotalMilliseconds, deadline is { } due ? due : "", record.Id, follower ?? "", rate,
+                limits.EffectiveBurst ?? 0, maxUnfinished, deadline ?? expiry]))!;
+        return (int)result[0] switch
+        {
+            2 => throw new JobLimitExceededException((string)result[1]!, TimeSpan.FromMilliseconds((long)result[2])),
+            var applied => new JobTransition(applied == 1, JobJson.Deserialize((string)result[1]!)),
+        };
     }
 
     /// <summary>The follower entry of a hub connection.</summary>
@@ -221,15 +296,19 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
         return connections;
     }
 
-    /// <summary>Removes a record whose job never reached the broker (the client was never given its id), in one round trip.</summary>
-    public Task DeleteAsync(string id)
+    /// <summary>
+    /// Removes a record whose job never reached the broker (the client was never given its id), in one round trip; it no
+    /// longer counts against its owner's concurrency limit.
+    /// </summary>
+    public Task DeleteAsync(string id, string? owner)
     {
         var batch = Db.CreateBatch();
         var deleted = batch.KeyDeleteAsync(RedisKeys.Job(id));
         var unlisted = batch.SortedSetRemoveAsync(RedisKeys.JobDeadlines, id);
         var unfollowed = batch.KeyDeleteAsync(RedisKeys.JobFollowers(id));
+        var uncounted = batch.SortedSetRemoveAsync(RedisKeys.UnfinishedJobs(owner ?? "anonymous"), id);
         batch.Execute();
-        return Task.WhenAll(deleted, unlisted, unfollowed);
+        return Task.WhenAll(deleted, unlisted, unfollowed, uncounted);
     }
 
     /// <summary>Up to <paramref name="max"/> ids whose deadline entry is due at <paramref name="now"/>.</summary>

@@ -19,7 +19,7 @@ public sealed class PublishManifestTests
         using var published = await PublishAsync();
         var resources = published.Resources;
 
-        Assert.All(new[] { "cache", "messaging", "postgres", "accounts", "models", "modelsync-admin-key", "modelsync", "worker", "gateway" },
+        Assert.All(new[] { "cache", "messaging", "postgres", "accounts", "models", "modelsync-admin-key", "accounts-admin-key", "modelsync", "worker", "gateway" },
             name => Assert.True(resources.TryGetProperty(name, out _), $"no resource '{name}' in the manifest"));
         foreach (var resource in resources.EnumerateObject())
         {
@@ -39,11 +39,14 @@ public sealed class PublishManifestTests
         Assert.Equal("parameter.v0", Type(models));
         Assert.Equal("{models.value}", models.GetProperty("connectionString").GetString());
 
-        // The run's random admin key must not become the deployment's default: the deployment asks for a secret.
-        var adminKeyInput = resources.GetProperty("modelsync-admin-key").GetProperty("inputs").GetProperty("value");
-        Assert.Equal("parameter.v0", Type(resources.GetProperty("modelsync-admin-key")));
-        Assert.True(adminKeyInput.GetProperty("secret").GetBoolean());
-        Assert.False(adminKeyInput.TryGetProperty("default", out _), "modelsync-admin-key carries a default value");
+        // The run's random admin keys must not become the deployment's defaults: the deployment asks for secrets.
+        foreach (var parameter in new[] { "modelsync-admin-key", "accounts-admin-key" })
+        {
+            var adminKeyInput = resources.GetProperty(parameter).GetProperty("inputs").GetProperty("value");
+            Assert.Equal("parameter.v0", Type(resources.GetProperty(parameter)));
+            Assert.True(adminKeyInput.GetProperty("secret").GetBoolean());
+            Assert.False(adminKeyInput.TryGetProperty("default", out _), $"{parameter} carries a default value");
+        }
 
         var modelsync = AssertProject(published, "modelsync", "ModelSync/ModelSync.csproj", external: false);
         Assert.Equal("{cache.connectionString}", Env(modelsync, "ConnectionStrings__cache"));
@@ -64,6 +67,7 @@ public sealed class PublishManifestTests
         Assert.Null(Env(gateway, "ConnectionStrings__models")); // the gateway learns the models from Redis, never from the bucket
         Assert.Equal("{accounts.connectionString}", Env(gateway, "ConnectionStrings__accounts"));
         Assert.Null(Env(gateway, "Accounts__DevelopmentKey")); // a deployment has no development account
+        Assert.Equal("{accounts-admin-key.value}", Env(gateway, "Accounts__AdminKey"));
 
         // Nothing of this machine leaks into what is deployed: no local path, no run marker.
         foreach (var resource in resources.EnumerateObject())

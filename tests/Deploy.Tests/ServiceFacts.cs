@@ -56,6 +56,10 @@ internal static partial class ServiceFacts
         {
             names.Add("ModelSync__AdminKey"); // the admin API (pin, roll back) is off without it
         }
+        if (service == "gateway")
+        {
+            names.Add("Accounts__AdminKey"); // the operator API (accounts' limits) is off without it
+        }
         return names;
     }
 

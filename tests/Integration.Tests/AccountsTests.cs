@@ -185,11 +185,11 @@ public sealed class AccountsTests(SystemFixture system)
         Assert.False(strangerHub.Updates.ContainsKey(id), "the stranger's hub connection was sent the job");
     }
 
-    private sealed record NewAccount(Guid AccountId, Guid KeyId, string ApiKey);
+    internal sealed record NewAccount(Guid AccountId, Guid KeyId, string ApiKey);
 
     private sealed record NewKey(Guid AccountId, Guid KeyId, string ApiKey);
 
-    private static async Task<(NewAccount Account, JsonElement Body)> RegisterAsync(HttpClient anonymous)
+    internal static async Task<(NewAccount Account, JsonElement Body)> RegisterAsync(HttpClient anonymous)
     {
         using var response = await anonymous.PostAsync("/v1/accounts", null, Ct);
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
@@ -197,6 +197,6 @@ public sealed class AccountsTests(SystemFixture system)
         return (body.Deserialize<NewAccount>(Http.Json)!, body);
     }
 
-    private static HttpClient Authorized(Uri gateway, string key) =>
+    internal static HttpClient Authorized(Uri gateway, string key) =>
         new() { BaseAddress = gateway, DefaultRequestHeaders = { Authorization = new AuthenticationHeaderValue("Bearer", key) } };
 }

@@ -11,22 +11,20 @@ namespace Integration.Tests;
 /// ModelSync against the S3 backend (s3rver started by the AppHost), 3 workers under a constant 50 jobs/s on ocr-cls:
 /// publish (with the CLI), a corrupt version, a half-uploaded one, and rollback (with the CLI), with every job accounted for.
 /// </summary>
-public sealed class S3ModelSyncTests(S3SystemFixture system) : IDisposable
+public sealed class S3ModelSyncTests(S3SystemFixture system) : IClassFixture<S3SystemFixture>, IDisposable
 {
     private const string Model = "ocr-cls";
     private const int JobsPerSecond = 50;
-    private HttpClient _admin = null!;
+    private readonly HttpClient _admin = CreateAdmin(system);
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public void Dispose() => _admin?.Dispose();
+    public void Dispose() => _admin.Dispose();
 
     [Fact]
     public async Task Publish_and_rollback_on_s3_under_50_jobs_per_second_lose_no_job()
     {
         var log = TestContext.Current.TestOutputHelper;
-        await system.ReadyAsync();
-        _admin = CreateAdmin(system);
         await WaitForAsync(m => m.Desired == 1 && m.Serving.Count == S3SystemFixture.Workers && m.Serving.Values.All(v => v == 1), TimeSpan.FromSeconds(60));
 
         var ledger = new JobLedger();
