@@ -241,6 +241,13 @@ public sealed class InferenceClient : IAsyncDisposable
     public async Task<IReadOnlyList<ModelSummary>> ListModelsAsync(CancellationToken cancellationToken = default) =>
         await SendAsync<List<ModelSummary>>(new HttpRequestMessage(HttpMethod.Get, "/v1/models"), RequestTimeout, cancellationToken, dispose: true);
 
+    /// <summary><c>GET /v1/usage</c>: the account's finished jobs between <paramref name="from"/> and <paramref name="to"/>, summed per day or hour and model.</summary>
+    public Task<UsageReport> GetUsageAsync(DateTimeOffset from, DateTimeOffset to, string granularity = "day", CancellationToken cancellationToken = default) =>
+        SendAsync<UsageReport>(new HttpRequestMessage(HttpMethod.Get,
+            $"/v1/usage?from={Uri.EscapeDataString(from.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture))}" +
+            $"&to={Uri.EscapeDataString(to.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture))}&granularity={Uri.EscapeDataString(granularity)}"),
+            RequestTimeout, cancellationToken, dispose: true);
+
     public async ValueTask DisposeAsync()
     {
         await _hub.DisposeAsync();

@@ -54,6 +54,12 @@ public static class RedisKeys
     /// <summary>Pub/sub channel of accounts whose limits changed (the account id): every gateway reads them again.</summary>
     public const string ChangedAccounts = "accounts:changed";
 
+    /// <summary>
+    /// Stream of usage events: the job store's terminal transition appends one per job in the same script (so exactly
+    /// once), the gateways' ledger writers copy them into PostgreSQL, then acknowledge and delete them.
+    /// </summary>
+    public const string UsageEvents = "usage:events";
+
     /// <summary>Set of model names ModelSync has seen in the bucket.</summary>
     public const string Models = "models";
 

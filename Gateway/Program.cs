@@ -1,6 +1,7 @@
 using Gateway.Accounts;
 using Gateway.Jobs;
 using Gateway.Oip;
+using Gateway.Usage;
 using ServiceDefaults.Configuration;
 using ServiceDefaults.Messaging;
 
@@ -16,6 +17,7 @@ builder.AddRabbitMQClient("messaging", configureConnectionFactory: RabbitMQDefau
 builder.AddNpgsqlDataSource("accounts");
 builder.AddAccounts();             // Gateway/Accounts/AccountsExtensions.cs
 builder.AddJobPipeline();          // Gateway/Jobs/JobsExtensions.cs
+builder.AddUsageLedger();          // Gateway/Usage/UsageExtensions.cs
 
 var app = builder.Build();
 app.UseStatusCodePages();
@@ -29,5 +31,6 @@ app.MapAccountsAdminApi();         // Gateway/Accounts/AccountsAdminApi.cs
 app.MapJobsApi();                  // Gateway/Jobs/JobsApi.cs
 app.MapInferenceHub();             // Gateway/Hubs/InferenceHub.cs
 app.MapOpenInferenceApi();         // Gateway/Oip/OpenInferenceApi.cs
+app.MapUsageApi();                 // Gateway/Usage/UsageApi.cs
 app.Run();
 return 0;

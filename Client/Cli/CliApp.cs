@@ -10,6 +10,7 @@ public static class CliApp
         new InferCommand(console),
         ModelsCommand.Create(console),
         new BenchCommand(console),
+        new UsageCommand(console),
     };
 
     public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken = default)

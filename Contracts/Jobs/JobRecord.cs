@@ -31,6 +31,9 @@ public sealed record JobRecord
 
     public DateTimeOffset AcceptedAt { get; init; }
 
+    /// <summary>The size of the submitted input, for the usage ledger.</summary>
+    public long? InputBytes { get; init; }
+
     public DateTimeOffset? StartedAt { get; init; }
 
     public DateTimeOffset? FinishedAt { get; init; }

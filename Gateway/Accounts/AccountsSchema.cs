@@ -34,6 +34,27 @@ public sealed partial class AccountsSchema(
                 ADD COLUMN burst               integer,
                 ADD COLUMN max_unfinished_jobs integer;
             """),
+        (3, "usage ledger", """
+            CREATE TABLE usage_ledger (
+                job_id      text PRIMARY KEY,
+                account_id  text,
+                model       text NOT NULL,
+                version     integer,
+                status      text NOT NULL,
+                error_code  text,
+                input_bytes bigint,
+                queue_ms    double precision,
+                compute_ms  double precision,
+                batch_size  integer,
+                attempts    integer NOT NULL,
+                accepted_at timestamptz NOT NULL,
+                started_at  timestamptz,
+                finished_at timestamptz NOT NULL,
+                recorded_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX usage_ledger_account_finished ON usage_ledger (account_id, finished_at);
+            CREATE INDEX usage_ledger_finished ON usage_ledger (finished_at);
+            """),
     ];
 
     /// <summary>

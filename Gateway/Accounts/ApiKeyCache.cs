@@ -12,7 +12,7 @@ namespace Gateway.Accounts;
 /// read: PostgreSQL is asked once per key per <see cref="AccountsOptions.KeyCacheTtl"/>, never on every request. A revoked
 /// key is dropped from every gateway's cache at once through a Redis channel (<see cref="RedisKeys.RevokedApiKeys"/>); while
 /// this gateway's subscription is down it may miss one, so the whole cache is dropped when the subscription comes back, and
-/// no entry outlives its TTL anyway. Each account's limits are kept the same way, dropped everywhere when an operator
+/// no entry outlives its TTL anyway — except while PostgreSQL is unreachable, when a key that worked keeps working. Each account's limits are kept the same way, dropped everywhere when an operator
 /// changes them (<see cref="RedisKeys.ChangedAccounts"/>).
 /// </summary>
 public sealed partial class ApiKeyCache(
@@ -42,7 +42,16 @@ public sealed partial class ApiKeyCache(
         {
             return entry.Owner;
         }
-        var owner = await store.FindKeyAsync(hash, cancellationToken);
+        ApiKeyOwner? owner;
+        try
+        {
+            owner = await store.FindKeyAsync(hash, cancellationToken);
+        }
+        catch (Exception e) when ((e is NpgsqlException or TimeoutException) && entry.Owner is not null)
+        {
+            // PostgreSQL is unreachable: a key that worked before keeps working (its revocation still arrives through Redis).
+            return entry.Owner;
+        }
         if (_entries.Count >= MaxEntries)
         {
             _entries.Clear();

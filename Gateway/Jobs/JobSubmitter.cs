@@ -173,6 +173,7 @@ public sealed class JobSubmitter(
             Owner = owner,
             Status = JobStatus.Queued,
             AcceptedAt = now,
+            InputBytes = input.Length,
             Deadline = now + timeout,
             TraceParent = activity?.Id,
         };

@@ -38,4 +38,5 @@ public static class ProblemCodes
     public const string AccountNotFound = "account_not_found";
     public const string InvalidAccountId = "invalid_account_id";
     public const string InvalidLimits = "invalid_limits";
+    public const string InvalidUsageQuery = "invalid_usage_query";
 }

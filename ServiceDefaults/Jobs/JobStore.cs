@@ -135,10 +135,12 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
         return cur
         """;
 
-    // KEYS[1] job key, KEYS[2] deadline set, KEYS[3] followers set; ARGV[1] record json, ARGV[2] job id. Never overwrites
-    // a terminal record; a job that becomes terminal leaves the deadline set, so the set holds only unfinished jobs.
+    // KEYS[1] job key, KEYS[2] deadline set, KEYS[3] followers set, KEYS[4] usage stream; ARGV[1] record json, ARGV[2] job
+    // id, ARGV[3] its usage event ('' unless terminal). Never overwrites a terminal record; a job that becomes terminal
+    // leaves the deadline set (so the set holds only unfinished jobs) and its owner's unfinished set, and appends its usage
+    // event: once, as a record becomes terminal once.
     // Returns {applied, record, connections to push to...}: none when the status did not move (a retry's new attempt).
-    private const string TransitionScript = Terminal + "\n" + Followers + "\n" + Unfinished + "\n" + """
+    private const string TransitionScript = Terminal + "\n" + Followers + "\n" + Unfinished + "\n" + $$"""
         local cur = redis.call('GET', KEYS[1])
         if not cur then return {0, false} end
         local was_done, st = terminal(cur)
@@ -148,6 +150,7 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
         if done then
           redis.call('ZREM', KEYS[2], ARGV[2])
           unfinished_done(cur, ARGV[2])
+          if ARGV[3] ~= '' then redis.call('XADD', KEYS[4], '*', '{{UsageEvent.Field}}', ARGV[3]) end
         end
         local result = {1, ARGV[1]}
         if nx ~= st then
@@ -157,12 +160,14 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
         """;
 
     // The same step as TransitionScript for many jobs in one call (a worker's batch): KEYS[2i - 1] job key and KEYS[2i]
-    // its followers set for i = 1..n, KEYS[2n + 1] the deadline set; ARGV[i] the record for job i. Returns per job {0} where
-    // it was terminal or unknown, else {1, connections to push to...}. Keep the per-job rule in step with TransitionScript.
-    private const string TransitionManyScript = Terminal + "\n" + Followers + "\n" + Unfinished + "\n" + """
-        local deadlines = KEYS[#KEYS]
+    // its followers set for i = 1..n, KEYS[2n + 1] the deadline set, KEYS[2n + 2] the usage stream; ARGV[i] the record for
+    // job i, ARGV[n + i] its usage event ('' unless terminal). Returns per job {0} where it was terminal or unknown, else
+    // {1, connections to push to...}. Keep the per-job rule in step with TransitionScript.
+    private const string TransitionManyScript = Terminal + "\n" + Followers + "\n" + Unfinished + "\n" + $$"""
+        local n = #ARGV / 2
+        local deadlines = KEYS[2 * n + 1]
         local results = {}
-        for i = 1, #ARGV do
+        for i = 1, n do
           local key = KEYS[2 * i - 1]
           local result = {0}
           local cur = redis.call('GET', key)
@@ -174,6 +179,7 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
               if done then
                 redis.call('ZREM', deadlines, string.sub(key, 5))
                 unfinished_done(cur, string.sub(key, 5))
+                if ARGV[n + i] ~= '' then redis.call('XADD', KEYS[2 * n + 2], '*', '{{UsageEvent.Field}}', ARGV[n + i]) end
               end
               result[1] = 1
               if nx ~= st then
@@ -234,8 +240,8 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
     public async Task<JobTransition?> TransitionAsync(JobRecord next)
     {
         var result = (RedisResult[])(await Db.ScriptEvaluateAsync(TransitionScript,
-            [RedisKeys.Job(next.Id), RedisKeys.JobDeadlines, RedisKeys.JobFollowers(next.Id)],
-            [JobJson.Serialize(next), next.Id]))!;
+            [RedisKeys.Job(next.Id), RedisKeys.JobDeadlines, RedisKeys.JobFollowers(next.Id), RedisKeys.UsageEvents],
+            [JobJson.Serialize(next), next.Id, UsageEvent.Serialize(next)]))!;
         if (result[1].IsNull)
         {
             return null;
@@ -258,14 +264,16 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
         {
             return [];
         }
-        var keys = new RedisKey[2 * next.Count + 1];
-        var args = new RedisValue[next.Count];
-        keys[^1] = RedisKeys.JobDeadlines;
+        var keys = new RedisKey[2 * next.Count + 2];
+        var args = new RedisValue[2 * next.Count];
+        keys[^2] = RedisKeys.JobDeadlines;
+        keys[^1] = RedisKeys.UsageEvents;
         for (var i = 0; i < next.Count; i++)
         {
             keys[2 * i] = RedisKeys.Job(next[i].Id);
             keys[2 * i + 1] = RedisKeys.JobFollowers(next[i].Id);
             args[i] = JobJson.Serialize(next[i]);
+            args[next.Count + i] = UsageEvent.Serialize(next[i]);
         }
         var result = (RedisResult[])(await Db.ScriptEvaluateAsync(TransitionManyScript, keys, args))!;
         var applied = new bool[result.Length];

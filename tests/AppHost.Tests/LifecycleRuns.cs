@@ -1,7 +1,5 @@
 using TestSupport;
 
-[assembly: AssemblyFixture(typeof(AppHost.Tests.LifecycleRuns))]
-
 namespace AppHost.Tests;
 
 /// <summary>An AppHost process started for one test, and the run folder that marks every process it starts.</summary>
@@ -11,8 +9,7 @@ public sealed record StartedAppHost(string Run, AppHostProcess AppHost);
 public sealed record StartedSystem(string Run, Task<AspireSystem> System);
 
 /// <summary>
-/// The runs <see cref="LifecycleTests"/> stop, all started at once when the assembly begins (beside the assembly's
-/// <see cref="SystemFixture"/>): `dotnet run --project AppHost`,
+/// The runs <see cref="LifecycleTests"/> stop, all started at once when the class begins: `dotnet run --project AppHost`,
 /// the built AppHost twice with one worker (for SIGINT and for kill -9) and the testing application (for disposal). A start leaves the
 /// cores idle much of the time (RabbitMQ's boot, health checks, hosts waiting for each other), so overlapped the four were
 /// all up after about 90 s where one after another they took about 155 s (2026-12-02, 2 shared cores). Each run still

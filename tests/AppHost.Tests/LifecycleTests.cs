@@ -5,7 +5,7 @@ using TestSupport;
 namespace AppHost.Tests;
 
 /// <summary>The AppHost as a user runs it — `dotnet run --project AppHost`, the built AppHost — and how it stops.</summary>
-public sealed class LifecycleTests(LifecycleRuns runs)
+public sealed class LifecycleTests(LifecycleRuns runs) : IClassFixture<LifecycleRuns>
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 

@@ -8,35 +8,20 @@ namespace AppHost.Tests;
 
 /// <summary>
 /// One running Aspire.Inference graph through Aspire.Hosting.Testing (real Redis and RabbitMQ, ModelSync, 2 workers,
-/// a gateway) shared by this assembly's tests, over a private bucket holding ocr-cls versions 1 and 2. It starts when the
-/// assembly does, beside <see cref="LifecycleRuns"/>' four AppHosts (starts leave the cores idle much of the time; one
-/// after the other these took ~55 s more), and its tests wait for it with <see cref="ReadyAsync"/>.
+/// a gateway) shared by this assembly's tests, over a private bucket holding ocr-cls versions 1 and 2.
 /// </summary>
 public sealed class SystemFixture : IAsyncLifetime
 {
     /// <summary>Tests that stop, kill or restart a replica run one at a time in this collection.</summary>
     public const string Disruptive = "system (replicas killed or restarted)";
 
-    private Task? _start;
-
-    /// <summary>The started system; only after <see cref="ReadyAsync"/>.</summary>
     public AspireSystem Aspire { get; private set; } = null!;
 
     public string Bucket { get; } = AspireSystem.NewRunDirectory("apphost-bucket");
 
     public string AdminKey { get; } = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
-    public ValueTask InitializeAsync()
-    {
-        var cancellationToken = TestContext.Current.CancellationToken;
-        _start = Task.Run(() => StartAsync(cancellationToken), cancellationToken);
-        return ValueTask.CompletedTask;
-    }
-
-    /// <summary>Waits for the start begun with the assembly; a start that failed fails each test that waits, with its reason.</summary>
-    public Task ReadyAsync() => _start ?? throw new InvalidOperationException("the system was not initialized");
-
-    private async Task StartAsync(CancellationToken cancellationToken)
+    public async ValueTask InitializeAsync()
     {
         // ocr-cls v1 as the repository has it, and a v2 with the same weights, so a rollback has somewhere to go.
         var v1 = Path.Combine(Projects.RepositoryInfo.Root, "models", "ocr-cls", "1");
@@ -50,20 +35,16 @@ public sealed class SystemFixture : IAsyncLifetime
 
         Aspire = await AspireSystem.StartAsync(AspireSystem.NewRunDirectory("apphost"),
             ["--AppHost:Workers=2", "--AppHost:GatewayPort=0", $"--AppHost:Models={Bucket}", $"--AppHost:AdminKey={AdminKey}"],
-            configure: null, cancellationToken);
+            configure: null, TestContext.Current.CancellationToken);
         // ModelSync makes v2 desired as soon as it validated both; tests start once every worker serves it, so a rollout
         // never overlaps a test that stops or kills a worker.
         await Aspire.WaitForSnapshotAsync("model-ocr-cls", s => s.State?.Text == "Serving v2"
             && AspireSystem.Property(s, "model.serving")?.Split(", ").Count(w => w.EndsWith(": v2", StringComparison.Ordinal)) == 2,
-            TimeSpan.FromSeconds(120), cancellationToken);
+            TimeSpan.FromSeconds(120), TestContext.Current.CancellationToken);
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_start is not null)
-        {
-            await _start.ContinueWith(_ => { }, TaskScheduler.Default); // a start that failed disposed what it had started
-        }
         if (Aspire is not null)
         {
             Aspire.WriteConsoleLogs(Path.Combine(Projects.RepositoryInfo.Root, "artifacts", "logs", "apphost"));

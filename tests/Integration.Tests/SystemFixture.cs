@@ -40,6 +40,11 @@ public sealed class SystemFixture : IAsyncLifetime
     /// </summary>
     public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>The usage ledger's prices in this system: a default per job, and ocr-cls's own per job and per compute second.</summary>
+    public const decimal PricePerJob = 0.002m;
+    public const decimal ClsPricePerJob = 0.001m;
+    public const decimal ClsPricePerComputeSecond = 0.5m;
+
     /// <summary>A copy of ocr-cls published at versions 1 and 2 from the start (served at 2): for tests that delete a version.</summary>
     public const string VersionedModel = "cls-versions";
 
@@ -91,6 +96,9 @@ public sealed class SystemFixture : IAsyncLifetime
             $"--AppHost:ServiceEnvironment:ModelSync__RolloutTimeout={RolloutTimeout}",
             $"--AppHost:ServiceEnvironment:ModelSync__PollInterval={PollInterval}",
             $"--AppHost:ServiceEnvironment:Gateway__ModelUnavailableGrace={ModelUnavailableGrace}",
+            $"--AppHost:ServiceEnvironment:Usage__DefaultPrice__PerJob={PricePerJob.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
+            $"--AppHost:ServiceEnvironment:Usage__Prices__ocr-cls__PerJob={ClsPricePerJob.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
+            $"--AppHost:ServiceEnvironment:Usage__Prices__ocr-cls__PerComputeSecond={ClsPricePerComputeSecond.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
             "--AppHost:ServiceEnvironment:OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
             "--AppHost:ServiceEnvironment:OTEL_BSP_SCHEDULE_DELAY=500",
             $"--AppHost:ServiceEnvironment:OTEL_EXPORTER_OTLP_ENDPOINT={Otlp.Endpoint}",
