@@ -51,6 +51,10 @@ public static class JobsApi
                 .SelectMany(w => w.Models).Where(x => x.Model == m.Name)
                 .Select(x => int.TryParse(x.Version, out var v) ? v : 0).Distinct().Order().ToList();
             var reason = ModelCatalog.UnavailableReason(m.Name, m.Desired, workers, anyReady: true);
+            if (reason is null)
+            {
+                catalog.Served(m.Name);
+            }
             return new ModelSummary(m.Name, m.Task, m.Versions, m.LatestVersion, serving, reason is null, reason);
         }).ToList());
     }

@@ -94,12 +94,33 @@ public sealed partial class ModelCatalog(IConnectionMultiplexer redis, TimeProvi
     public (TimeSpan For, string Reason)? Unserved(string model) =>
         _unserved.TryGetValue(model, out var unserved) ? (time.GetUtcNow() - unserved.Since, unserved.Reason) : null;
 
+    /// <summary>
+    /// A fresh read of the heartbeats found <paramref name="model"/> served: its clock of going unserved stops now, not at
+    /// the next refresh (else a model shown ready by <c>GET /v1/models</c> and stopped again within a refresh interval would
+    /// be refused as if it had been unserved all along). A refresh that read the heartbeats before this starts it anew.
+    /// </summary>
+    public void Served(string model)
+    {
+        var current = _unserved;
+        if (current.ContainsKey(model))
+        {
+            var next = new Dictionary<string, (DateTimeOffset Since, string Reason)>(current, StringComparer.Ordinal);
+            next.Remove(model);
+            _unserved = next;
+        }
+    }
+
     /// <summary>Whether a live worker serves <paramref name="model"/> now (one Redis read); true when Redis cannot say.</summary>
     public async Task<bool> IsServedNowAsync(string model)
     {
         try
         {
-            return UnavailableReason(model, null, await WorkerDirectory.ReadAsync(redis), anyReady: false) is null;
+            var served = UnavailableReason(model, null, await WorkerDirectory.ReadAsync(redis), anyReady: false) is null;
+            if (served)
+            {
+                Served(model);
+            }
+            return served;
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
