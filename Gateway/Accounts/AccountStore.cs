@@ -9,7 +9,10 @@ public sealed record ApiKeyOwner(Guid KeyId, Guid AccountId);
 public sealed class AccountStore(NpgsqlDataSource database)
 {
     /// <summary>A new account with its first key; the key is returned once and stored only as its hash.</summary>
-    public async Task<(Guid AccountId, Guid KeyId, string Key)> CreateAccountAsync(CancellationToken cancellationToken)
+    public Task<(Guid AccountId, Guid KeyId, string Key)> CreateAccountAsync(CancellationToken cancellationToken) =>
+        DatabaseRetry.RunAsync(database, () => CreateAccountCoreAsync(cancellationToken), cancellationToken);
+
+    private async Task<(Guid AccountId, Guid KeyId, string Key)> CreateAccountCoreAsync(CancellationToken cancellationToken)
     {
         var accountId = Guid.CreateVersion7();
         var keyId = Guid.CreateVersion7();
@@ -21,7 +24,10 @@ public sealed class AccountStore(NpgsqlDataSource database)
         return (accountId, keyId, key);
     }
 
-    public async Task<(Guid KeyId, string Key)> CreateKeyAsync(Guid accountId, CancellationToken cancellationToken)
+    public Task<(Guid KeyId, string Key)> CreateKeyAsync(Guid accountId, CancellationToken cancellationToken) =>
+        DatabaseRetry.RunAsync(database, () => CreateKeyCoreAsync(accountId, cancellationToken), cancellationToken);
+
+    private async Task<(Guid KeyId, string Key)> CreateKeyCoreAsync(Guid accountId, CancellationToken cancellationToken)
     {
         var keyId = Guid.CreateVersion7();
         var key = ApiKeys.New();
@@ -32,7 +38,10 @@ public sealed class AccountStore(NpgsqlDataSource database)
     }
 
     /// <summary>Revokes one of the account's keys; returns its hash (for the other gateways' caches), or null when the account has no such live key.</summary>
-    public async Task<byte[]?> RevokeKeyAsync(Guid accountId, Guid keyId, CancellationToken cancellationToken)
+    public Task<byte[]?> RevokeKeyAsync(Guid accountId, Guid keyId, CancellationToken cancellationToken) =>
+        DatabaseRetry.RunAsync(database, () => RevokeKeyCoreAsync(accountId, keyId, cancellationToken), cancellationToken);
+
+    private async Task<byte[]?> RevokeKeyCoreAsync(Guid accountId, Guid keyId, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand(
             "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL RETURNING key_hash");
@@ -40,7 +49,10 @@ public sealed class AccountStore(NpgsqlDataSource database)
         return await command.ExecuteScalarAsync(cancellationToken) as byte[];
     }
 
-    public async Task<ApiKeyOwner?> FindKeyAsync(byte[] hash, CancellationToken cancellationToken)
+    public Task<ApiKeyOwner?> FindKeyAsync(byte[] hash, CancellationToken cancellationToken) =>
+        DatabaseRetry.RunAsync(database, () => FindKeyCoreAsync(hash, cancellationToken), cancellationToken);
+
+    private async Task<ApiKeyOwner?> FindKeyCoreAsync(byte[] hash, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand("SELECT id, account_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL");
         Add(command.Parameters, hash);
@@ -52,7 +64,10 @@ public sealed class AccountStore(NpgsqlDataSource database)
     /// The account's own limits (null where it has none: the service's default applies, see <see cref="ApiKeyCache.LimitsAsync"/>),
     /// or null when there is no such account.
     /// </summary>
-    public async Task<AccountLimits?> GetLimitsAsync(Guid accountId, CancellationToken cancellationToken)
+    public Task<AccountLimits?> GetLimitsAsync(Guid accountId, CancellationToken cancellationToken) =>
+        DatabaseRetry.RunAsync(database, () => GetLimitsCoreAsync(accountId, cancellationToken), cancellationToken);
+
+    private async Task<AccountLimits?> GetLimitsCoreAsync(Guid accountId, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand("SELECT jobs_per_second, burst, max_unfinished_jobs FROM accounts WHERE id = $1");
         Add(command.Parameters, accountId);
@@ -70,7 +85,10 @@ public sealed class AccountStore(NpgsqlDataSource database)
     }
 
     /// <summary>Replaces the account's own limits; false when there is no such account.</summary>
-    public async Task<bool> SetLimitsAsync(Guid accountId, AccountLimits limits, CancellationToken cancellationToken)
+    public Task<bool> SetLimitsAsync(Guid accountId, AccountLimits limits, CancellationToken cancellationToken) =>
+        DatabaseRetry.RunAsync(database, () => SetLimitsCoreAsync(accountId, limits, cancellationToken), cancellationToken);
+
+    private async Task<bool> SetLimitsCoreAsync(Guid accountId, AccountLimits limits, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand(
             "UPDATE accounts SET jobs_per_second = $2, burst = $3, max_unfinished_jobs = $4 WHERE id = $1");
@@ -82,7 +100,10 @@ public sealed class AccountStore(NpgsqlDataSource database)
     }
 
     /// <summary>Makes sure <paramref name="accountId"/> exists and <paramref name="key"/> opens it (the AppHost's development account); idempotent.</summary>
-    public async Task EnsureKeyAsync(Guid accountId, Guid keyId, string key, CancellationToken cancellationToken)
+    public Task EnsureKeyAsync(Guid accountId, Guid keyId, string key, CancellationToken cancellationToken) =>
+        DatabaseRetry.RunAsync(database, () => EnsureKeyCoreAsync(accountId, keyId, key, cancellationToken), cancellationToken);
+
+    private async Task EnsureKeyCoreAsync(Guid accountId, Guid keyId, string key, CancellationToken cancellationToken)
     {
         await using var batch = database.CreateBatch();
         batch.BatchCommands.Add(Command("INSERT INTO accounts (id) VALUES ($1) ON CONFLICT (id) DO NOTHING", accountId));

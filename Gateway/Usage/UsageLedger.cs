@@ -14,7 +14,10 @@ public sealed class UsageLedger(NpgsqlDataSource database)
     /// Inserts the events with one statement (arrays unnested), in one round trip; a job already recorded is skipped (the job
     /// id is the key), so a replay is harmless. Returns how many rows were new.
     /// </summary>
-    public async Task<int> InsertAsync(IReadOnlyList<UsageEvent> events, CancellationToken cancellationToken)
+    public Task<int> InsertAsync(IReadOnlyList<UsageEvent> events, CancellationToken cancellationToken) =>
+        Accounts.DatabaseRetry.RunAsync(database, () => InsertCoreAsync(events, cancellationToken), cancellationToken);
+
+    private async Task<int> InsertCoreAsync(IReadOnlyList<UsageEvent> events, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand("""
             INSERT INTO usage_ledger (job_id, account_id, model, version, status, error_code, input_bytes, queue_ms, compute_ms,
@@ -43,7 +46,11 @@ public sealed class UsageLedger(NpgsqlDataSource database)
     }
 
     /// <summary>Sums per account, model, bucket (<c>day</c> or <c>hour</c>, UTC) and status of jobs finished in [from, to); one account or all.</summary>
-    public async Task<IReadOnlyList<UsageRow>> QueryAsync(
+    public Task<IReadOnlyList<UsageRow>> QueryAsync(
+        string? account, DateTimeOffset from, DateTimeOffset to, string granularity, CancellationToken cancellationToken) =>
+        Accounts.DatabaseRetry.RunAsync(database, () => QueryCoreAsync(account, from, to, granularity, cancellationToken), cancellationToken);
+
+    private async Task<IReadOnlyList<UsageRow>> QueryCoreAsync(
         string? account, DateTimeOffset from, DateTimeOffset to, string granularity, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand("""
