@@ -12,11 +12,11 @@ rm -rf artifacts/logs artifacts/TestResults
 log="artifacts/test-output.txt"
 
 # Build once (in parallel), then run the test assemblies in two streams:
-# - the two that start whole systems (RabbitMQ, Redis, PostgreSQL, services), one after the other: on 2 cores they
+# - the three that start whole systems (RabbitMQ, Redis, PostgreSQL, services), one after the other: on 2 cores they
 #   should not compete, and their timing-sensitive scenarios (overload, rates, restarts) are measured alone;
-# - beside the first of them, the rest (unit tests, and ModelSync's with its one small graph): AppHost.Tests begins by
-#   starting four AppHosts at once, which leaves the cores idle much of the time (boots, health checks, hosts waiting for
-#   each other), and these fit into that. Their output is shown when they are done.
+# - beside the first of them, the unit-test assemblies: AppHost.Tests begins by starting four AppHosts at once, which
+#   leaves the cores idle much of the time (boots, health checks, hosts waiting for each other), and these fit into that
+#   (ModelSync.Tests, with a graph of its own, made that start too slow once). Their output is shown when they are done.
 # Soak and benchmark-style tests run from their own scripts, not in the suite.
 set +e
 dotnet build Aspire.Inference.sln -c Debug 2>&1 | tee "$log"
@@ -27,7 +27,8 @@ if [[ $status -eq 0 ]]; then
       --logger trx --results-directory "artifacts/TestResults/$2"
   }
   side_log="artifacts/test-output-side.txt"
-  side_projects=$(cd tests && ls -d *.Tests | grep -vx -e AppHost.Tests -e Integration.Tests | tr '\n' ' ')
+  system_projects="AppHost.Tests Integration.Tests ModelSync.Tests"
+  side_projects=$(cd tests && ls -d *.Tests | grep -vx -e AppHost.Tests -e Integration.Tests -e ModelSync.Tests | tr '\n' ' ')
   (
     side=0
     for project in $side_projects; do
@@ -36,8 +37,8 @@ if [[ $status -eq 0 ]]; then
     exit "$side"
   ) > "$side_log" 2>&1 &
   side_pid=$!
-  echo "${side_projects}run beside AppHost.Tests; their output follows the Integration tests."
-  for project in AppHost.Tests Integration.Tests; do
+  echo "${side_projects}run beside AppHost.Tests; their output follows the system tests."
+  for project in $system_projects; do
     run_tests "$project" "$project" 2>&1 | tee -a "$log"
     [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
   done
