@@ -33,6 +33,27 @@ public static class GatewayOption
         return option;
     }
 
+    /// <summary>
+    /// Runs one gateway call of a command. A refusal (problem+json) or an unreachable gateway becomes one line on stderr and
+    /// <c>null</c>, for the command to exit with <see cref="ExitCodes.UsageOrConnection"/>.
+    /// </summary>
+    public static async Task<T?> CallAsync<T>(CliConsole console, Uri gateway, Func<Task<T>> call) where T : class
+    {
+        try
+        {
+            return await call();
+        }
+        catch (InferenceApiException e)
+        {
+            await console.Error.WriteLineAsync($"error: {e.Detail}");
+        }
+        catch (Exception e) when (e is HttpRequestException or TimeoutException)
+        {
+            await console.Error.WriteLineAsync(Unreachable(gateway, e));
+        }
+        return null;
+    }
+
     /// <summary>The one line shown when the gateway cannot be reached.</summary>
     public static string Unreachable(Uri gateway, Exception error)
     {

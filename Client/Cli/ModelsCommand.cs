@@ -16,19 +16,9 @@ public static class ModelsCommand
         {
             var uri = parse.GetValue(gateway)!;
             await using var client = new InferenceClient(uri, new InferenceClientOptions { ApiKey = parse.GetValue(apiKey) });
-            IReadOnlyList<ModelSummary> models;
-            try
+            var models = await GatewayOption.CallAsync(console, uri, () => client.ListModelsAsync(cancellationToken));
+            if (models is null)
             {
-                models = await client.ListModelsAsync(cancellationToken);
-            }
-            catch (InferenceApiException e)
-            {
-                await console.Error.WriteLineAsync($"error: {e.Detail}");
-                return ExitCodes.UsageOrConnection;
-            }
-            catch (Exception e) when (e is HttpRequestException or TimeoutException)
-            {
-                await console.Error.WriteLineAsync(GatewayOption.Unreachable(uri, e));
                 return ExitCodes.UsageOrConnection;
             }
             WriteTable(console.Ansi, models);

@@ -64,19 +64,9 @@ public sealed class UsageCommand : Command
             }
             var uri = parse.GetValue(gateway)!;
             await using var client = new InferenceClient(uri, new InferenceClientOptions { ApiKey = parse.GetValue(apiKey) });
-            UsageReport report;
-            try
+            var report = await GatewayOption.CallAsync(console, uri, () => client.GetUsageAsync(from, to, parse.GetValue(Granularity)!, cancellationToken));
+            if (report is null)
             {
-                report = await client.GetUsageAsync(from, to, parse.GetValue(Granularity)!, cancellationToken);
-            }
-            catch (InferenceApiException e)
-            {
-                await console.Error.WriteLineAsync($"error: {e.Detail}");
-                return ExitCodes.UsageOrConnection;
-            }
-            catch (Exception e) when (e is HttpRequestException or TimeoutException)
-            {
-                await console.Error.WriteLineAsync(GatewayOption.Unreachable(uri, e));
                 return ExitCodes.UsageOrConnection;
             }
             switch (parse.GetValue(Format))

@@ -8,32 +8,31 @@ public sealed record ApiKeyOwner(Guid KeyId, Guid AccountId);
 /// <summary>Accounts and their API keys in PostgreSQL (the schema is <see cref="AccountsSchema"/>'s).</summary>
 public sealed class AccountStore(NpgsqlDataSource database)
 {
-    /// <summary>A new account with its first key; the key is returned once and stored only as its hash.</summary>
-    public Task<(Guid AccountId, Guid KeyId, string Key)> CreateAccountAsync(CancellationToken cancellationToken) =>
-        DatabaseRetry.RunAsync(database, () => CreateAccountCoreAsync(cancellationToken), cancellationToken);
-
-    private async Task<(Guid AccountId, Guid KeyId, string Key)> CreateAccountCoreAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// A new account with its first key; the key is returned once and stored only as its hash. The ids and the key are made
+    /// before the call and the inserts skip rows that exist, so a retry after a commit whose reply was lost (see
+    /// <see cref="DatabaseRetry"/>) writes nothing twice and the key returned is the one stored.
+    /// </summary>
+    public async Task<(Guid AccountId, Guid KeyId, string Key)> CreateAccountAsync(CancellationToken cancellationToken)
     {
         var accountId = Guid.CreateVersion7();
         var keyId = Guid.CreateVersion7();
         var key = ApiKeys.New();
-        await using var batch = database.CreateBatch();
-        batch.BatchCommands.Add(Command("INSERT INTO accounts (id) VALUES ($1)", accountId));
-        batch.BatchCommands.Add(Command("INSERT INTO api_keys (id, account_id, key_hash) VALUES ($1, $2, $3)", keyId, accountId, ApiKeys.Hash(key)));
-        await batch.ExecuteNonQueryAsync(cancellationToken); // one round trip, one implicit transaction
+        await EnsureKeyAsync(accountId, keyId, key, cancellationToken);
         return (accountId, keyId, key);
     }
 
-    public Task<(Guid KeyId, string Key)> CreateKeyAsync(Guid accountId, CancellationToken cancellationToken) =>
-        DatabaseRetry.RunAsync(database, () => CreateKeyCoreAsync(accountId, cancellationToken), cancellationToken);
-
-    private async Task<(Guid KeyId, string Key)> CreateKeyCoreAsync(Guid accountId, CancellationToken cancellationToken)
+    /// <summary>A new key for the account, made as <see cref="CreateAccountAsync"/> makes one (a retry stores it once).</summary>
+    public async Task<(Guid KeyId, string Key)> CreateKeyAsync(Guid accountId, CancellationToken cancellationToken)
     {
         var keyId = Guid.CreateVersion7();
         var key = ApiKeys.New();
-        await using var command = database.CreateCommand("INSERT INTO api_keys (id, account_id, key_hash) VALUES ($1, $2, $3)");
-        Add(command.Parameters, keyId, accountId, ApiKeys.Hash(key));
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await DatabaseRetry.RunAsync(database, async () =>
+        {
+            await using var command = database.CreateCommand("INSERT INTO api_keys (id, account_id, key_hash) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING");
+            Add(command.Parameters, keyId, accountId, ApiKeys.Hash(key));
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
         return (keyId, key);
     }
 

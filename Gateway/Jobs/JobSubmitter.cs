@@ -227,8 +227,13 @@ public sealed class JobSubmitter(
         var outcome = await publisher.PublishAsync(model, properties, input, cancellationToken);
         if (outcome != PublishOutcome.Confirmed)
         {
-            // The client never learns this id: remove the record rather than leave a job that cannot run.
-            await TryDeleteAsync(record.Id, owner);
+            // The client never learns this id: remove the record rather than leave a job that cannot run. Unless it ended
+            // meanwhile (expired at a deadline shorter than the publish took): then it is the client's job, and ended.
+            if (await TryDeleteAsync(record.Id, owner) is { } finished)
+            {
+                metrics.JobAccepted(model);
+                return finished;
+            }
             throw outcome == PublishOutcome.QueueFull
                 ? new SubmissionException(429, ProblemCodes.QueueFull, $"The queue of '{model}' is full; retry shortly.", TimeSpan.FromSeconds(1))
                 : new SubmissionException(503, ProblemCodes.BrokerUnavailable, "The message broker is unavailable; retry shortly.", TimeSpan.FromSeconds(2));
@@ -257,15 +262,15 @@ public sealed class JobSubmitter(
         return TimeSpan.FromSeconds(seconds);
     }
 
-    private async Task TryDeleteAsync(string id, string? owner)
+    private async Task<JobRecord?> TryDeleteAsync(string id, string? owner)
     {
         try
         {
-            await store.DeleteAsync(id, owner);
+            return await store.DeleteUnlessFinishedAsync(id, owner);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
-            // The record expires by its TTL; no client holds its id.
+            return null; // the record expires by its TTL; no client holds its id
         }
     }
 }

@@ -25,6 +25,12 @@ public sealed partial class UsageWriter(
 
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
 
+    /// <summary>Whether this replica may hold pending events of its own: at start (a restart keeps the consumer name) and after a failed pass.</summary>
+    private bool ownPending = true;
+
+    /// <summary>When (<see cref="Environment.TickCount64"/>) to look next for events a dead replica left pending.</summary>
+    private long nextClaim;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var backoff = TimeSpan.FromSeconds(1);
@@ -56,6 +62,7 @@ public sealed partial class UsageWriter(
                 {
                     groupReady = false; // Redis lost its data (restarted without persistence): make the group again
                 }
+                ownPending = true; // what this pass read is pending with this replica until written
                 LogWriteFailed(log, e.GetType().Name, e.Message, backoff.TotalSeconds);
                 await Task.Delay(backoff, stoppingToken);
                 backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, backoff.Ticks * 2));
@@ -78,18 +85,26 @@ public sealed partial class UsageWriter(
     private IDatabase Db => redis.GetDatabase();
 
     /// <summary>
-    /// One pass: this replica's own pending events first (a write that failed), then those another replica left pending
-    /// too long, then new ones. Returns how many were written.
+    /// One pass: this replica's own pending events first (after a failed write), then, every half
+    /// <see cref="UsageOptions.ClaimAfter"/>, those another replica left pending that long, then new ones. An idle writer
+    /// makes one Redis call per <see cref="IdlePoll"/>. Returns how many were written.
     /// </summary>
     internal async Task<int> WriteOnceAsync(CancellationToken cancellationToken)
     {
         var batch = options.Value.BatchSize;
-        var entries = await Db.StreamReadGroupAsync(RedisKeys.UsageEvents, Group, identity.InstanceId, StreamPosition.Beginning, batch);
-        if (entries.Length == 0)
+        var entries = Array.Empty<StreamEntry>();
+        if (ownPending)
+        {
+            entries = await Db.StreamReadGroupAsync(RedisKeys.UsageEvents, Group, identity.InstanceId, StreamPosition.Beginning, batch);
+            ownPending = entries.Length > 0;
+        }
+        if (entries.Length == 0 && Environment.TickCount64 >= nextClaim)
         {
             var claimed = await Db.StreamAutoClaimAsync(RedisKeys.UsageEvents, Group, identity.InstanceId,
                 (long)options.Value.ClaimAfter.TotalMilliseconds, "0-0", batch);
             entries = claimed.ClaimedEntries;
+            // A full batch may have more behind it: look again on the next pass.
+            nextClaim = entries.Length == batch ? 0 : Environment.TickCount64 + (long)options.Value.ClaimAfter.TotalMilliseconds / 2;
         }
         if (entries.Length == 0)
         {

@@ -122,6 +122,17 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
         return {1, ARGV[1]}
         """;
 
+    // KEYS[1] job key, KEYS[2] deadline set, KEYS[3] followers set, KEYS[4] the owner's unfinished jobs; ARGV[1] job id.
+    // Deletes the job unless it is terminal; returns the terminal record, else nil.
+    private const string DeleteScript = Terminal + "\n" + """
+        local cur = redis.call('GET', KEYS[1])
+        if cur and terminal(cur) then return cur end
+        redis.call('DEL', KEYS[1], KEYS[3])
+        redis.call('ZREM', KEYS[2], ARGV[1])
+        redis.call('ZREM', KEYS[4], ARGV[1])
+        return false
+        """;
+
     // KEYS[1] job key, KEYS[2] followers set; ARGV[1] the follower. Returns the record (nil when unknown); a job not yet
     // finished gains the follower, whose set lives as long as the record.
     private const string FollowScript = Terminal + "\n" + """
@@ -305,18 +316,16 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
     }
 
     /// <summary>
-    /// Removes a record whose job never reached the broker (the client was never given its id), in one round trip; it no
-    /// longer counts against its owner's concurrency limit.
+    /// Removes a record whose job the broker did not confirm (the client is not given its id), in one round trip; it no
+    /// longer counts against its owner's concurrency limit. A job that already finished is kept and returned instead: the
+    /// deadline sweeper may expire a job while its publish waits, and a worker may run a message the broker took without
+    /// confirming it. Such a job has its usage event, so it is the client's, told as it ended.
     /// </summary>
-    public Task DeleteAsync(string id, string? owner)
+    public async Task<JobRecord?> DeleteUnlessFinishedAsync(string id, string? owner)
     {
-        var batch = Db.CreateBatch();
-        var deleted = batch.KeyDeleteAsync(RedisKeys.Job(id));
-        var unlisted = batch.SortedSetRemoveAsync(RedisKeys.JobDeadlines, id);
-        var unfollowed = batch.KeyDeleteAsync(RedisKeys.JobFollowers(id));
-        var uncounted = batch.SortedSetRemoveAsync(RedisKeys.UnfinishedJobs(owner ?? "anonymous"), id);
-        batch.Execute();
-        return Task.WhenAll(deleted, unlisted, unfollowed, uncounted);
+        var value = await Db.ScriptEvaluateAsync(DeleteScript,
+            [RedisKeys.Job(id), RedisKeys.JobDeadlines, RedisKeys.JobFollowers(id), RedisKeys.UnfinishedJobs(owner ?? "anonymous")], [id]);
+        return value.IsNull ? null : JobJson.Deserialize((string)value!);
     }
 
     /// <summary>Up to <paramref name="max"/> ids whose deadline entry is due at <paramref name="now"/>.</summary>
