@@ -15,7 +15,11 @@ public sealed class AppHostProcess : IAsyncDisposable
     private readonly StringBuilder _stdout = new();
     private readonly StringBuilder _stderr = new();
     private readonly List<(string Text, TaskCompletionSource<string> Seen)> _waits = [];
+    private readonly Stopwatch _started = Stopwatch.StartNew();
     private int _disposed;
+
+    /// <summary>How long ago the process was started.</summary>
+    public TimeSpan Uptime => _started.Elapsed;
 
     private AppHostProcess(ProcessStartInfo info)
     {

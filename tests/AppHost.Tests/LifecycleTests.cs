@@ -14,8 +14,11 @@ public sealed class LifecycleTests(LifecycleRuns runs) : IClassFixture<Lifecycle
     {
         var run = runs.DotnetRun.Run;
         await using var apphost = runs.DotnetRun.AppHost;
+        var log = TestContext.Current.TestOutputHelper;
         var login = await apphost.WaitForLineAsync("Login to the dashboard at ", TimeSpan.FromSeconds(120));
+        log?.WriteLine($"dashboard login line {apphost.Uptime.TotalSeconds:0.0} s after the start");
         var gatewayLine = await apphost.WaitForLineAsync("Gateway ready: ", LifecycleRuns.StartTimeout);
+        log?.WriteLine($"gateway ready {apphost.Uptime.TotalSeconds:0.0} s after the start");
         // The development account's key, printed beside the gateway's address: what a user sends with nothing registered.
         var apiKey = (await apphost.WaitForLineAsync("Development API key: ", TimeSpan.FromSeconds(10)))
             .Split("Development API key: ")[1].Split(' ')[0];
@@ -36,10 +39,12 @@ public sealed class LifecycleTests(LifecycleRuns runs) : IClassFixture<Lifecycle
         // redis, epmd, beam.smp, modelsync, 2 workers, a gateway (and the dotnet hosts Aspire runs the projects in)
         Assert.True(ChildProcesses.WithMarker(run).Count >= 7, $"expected at least 7 processes of this run, found {ChildProcesses.WithMarker(run).Count}");
 
+        var checks = Stopwatch.StartNew();
         await DashboardPage.ShowsEveryResourceAJobsTraceAndTheModelCommandsAsync(loginUrl, gateway, apiKey);
+        log?.WriteLine($"dashboard checks took {checks.Elapsed.TotalSeconds:0.0} s");
 
         var stopped = await apphost.StopAsync(ChildProcesses.SigTerm, TimeSpan.FromSeconds(60));
-        TestContext.Current.TestOutputHelper?.WriteLine($"SIGTERM → exited after {stopped.TotalSeconds:0.0} s");
+        log?.WriteLine($"SIGTERM → exited after {stopped.TotalSeconds:0.0} s");
         Assert.Equal(0, apphost.ExitCode);
         await AssertNothingLeftAsync(run, apphost.AppHostPid, TimeSpan.FromSeconds(10));
     }
