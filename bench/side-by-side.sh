@@ -17,7 +17,11 @@
 #                                                    OPEN_MODELS="ocr-cls" OPEN_CLIENTS=16: the open-loop latency run;
 #                                                    CLIENT=path/to/Client.dll: another tree's load generator, to tell a
 #                                                    change of the system from a change of the client sharing its cores;
-#                                                    BENCH_ARGS="--protocol json": extra options for every bench run)
+#                                                    BENCH_ARGS="--protocol json": extra options for every bench run;
+#                                                    TRANSPORTS="signalr signalr:messagepack jobs rest oip": (b) over
+#                                                    each (bench --transport[:--protocol]); the first is the table's (b);
+#                                                    MODELS="null ocr-cls": "null" is the null model (bench/NullModel), a
+#                                                    real ONNX model of near-zero cost: what it measures is the system's own)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +34,7 @@ INPUT=${INPUT:-tests/Engine.Tests/Fixtures/Ocr/line-001.png}
 PHASES=${PHASES:-"a b c"}
 OPEN_MODELS=${OPEN_MODELS:-ocr-cls}
 OPEN_CLIENTS=${OPEN_CLIENTS:-16}
+TRANSPORTS=${TRANSPORTS:-signalr}
 STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
 OUT=bench/results
 RAW=$OUT/side-by-side-$STAMP
@@ -42,7 +47,7 @@ log() { printf '[side-by-side %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
 if [[ -z "${SKIP_BUILD:-}" ]]; then
   log "building (Release): AppHost (and every service), Client, Ceiling, SyncBaseline"
-  for p in AppHost/AppHost.csproj Client/Client.csproj bench/Ceiling/Ceiling.csproj bench/SyncBaseline/SyncBaseline.csproj; do
+  for p in AppHost/AppHost.csproj Client/Client.csproj bench/Ceiling/Ceiling.csproj bench/SyncBaseline/SyncBaseline.csproj bench/NullModel/NullModel.csproj; do
     dotnet build "$p" -c Release --nologo -v quiet >"$RAW/build.log" 2>&1 || { cat "$RAW/build.log"; exit 1; }
   done
 fi
@@ -58,6 +63,17 @@ bench() { # bench URL MODEL TRANSPORT NAME [extra bench options, default: closed
 }
 
 . scripts/lib.sh
+
+# The bucket every design serves: the repository's models, plus the null model when asked for (written by
+# bench/NullModel and published with the CLI, so it has its manifest's sha256 list like any published version).
+BUCKET=models
+if [[ " $MODELS $OPEN_MODELS " == *" null "* ]]; then
+  BUCKET=$RAW/bucket
+  mkdir -p "$BUCKET"
+  for m in models/*/; do ln -s "$PWD/$m" "$BUCKET/$(basename "$m")"; done
+  dotnet bench/NullModel/$REL/NullModel.dll "$RAW/null-model" >&2
+  dotnet "$CLIENT" models publish "$RAW/null-model" --model null --version 1 --bucket "$BUCKET" >&2
+fi
 SYNC_PID=
 cleanup() {
   apphost_stop
@@ -70,29 +86,37 @@ phase() { [[ " $PHASES " == *" $1 "* ]]; }
 # ---- (a) ceiling ----
 phase a && for m in $MODELS; do
   log "(a) ceiling: $m, $WORKERS runners, ${WARMUP}s + ${DURATION}s"
-  dotnet bench/Ceiling/$REL/Ceiling.dll --model "$m" --models models --input "$INPUT" \
+  dotnet bench/Ceiling/$REL/Ceiling.dll --model "$m" --models "$BUCKET" --input "$INPUT" \
     --duration "$DURATION" --warmup "$WARMUP" --runners "$WORKERS" | tee "$RAW/ceiling-$m.txt" >&2
 done
 phase a && for m in $OPEN_MODELS; do
   log "(a) single inference: $m, batch 1, 1 runner, 3s + 10s"
-  dotnet bench/Ceiling/$REL/Ceiling.dll --model "$m" --models models --input "$INPUT" \
+  dotnet bench/Ceiling/$REL/Ceiling.dll --model "$m" --models "$BUCKET" --input "$INPUT" \
     --duration 10 --warmup 3 --runners 1 --batch 1 | tee "$RAW/single-$m.txt" >&2
 done
 
 # ---- (b) the whole system ----
 if phase b; then
 log "(b) system: starting the AppHost with $WORKERS workers"
-apphost_start "$REL" "$RAW/apphost.log" 180 --gateway-port 0 --workers "$WORKERS"
+apphost_start "$REL" "$RAW/apphost.log" 180 --gateway-port 0 --workers "$WORKERS" --models "$PWD/$BUCKET"
 log "gateway at $GATEWAY; waiting for workers to serve $MODELS"
 # shellcheck disable=SC2086 # one argument per model
 wait_for 120 models_ready $MODELS || log "warning: not every model reported ready; benchmarking anyway"
 for m in $MODELS; do
-  log "(b) system: $m, signalr, $CLIENTS clients"
-  python3 bench/cost.py snapshot "$RAW/apphost.log" >"$RAW/cost-$m-before.json" || true
-  bench "$GATEWAY" "$m" signalr "system-$m"
-  # Cost per job from counters (CPU per process, bytes allocated, Redis commands): meaningful even on a busy machine.
-  python3 bench/cost.py snapshot "$RAW/apphost.log" >"$RAW/cost-$m-after.json" || true
-  python3 bench/cost.py diff "$RAW/cost-$m-before.json" "$RAW/cost-$m-after.json" "$m" | tee "$RAW/cost-$m.txt" >&2 || true
+  # The first transport is (b) in the table; the others (TRANSPORTS="signalr signalr:messagepack jobs rest oip") each get
+  # a row of their own below it, with their cost per job.
+  first=1
+  for t in $TRANSPORTS; do
+    name=system-$m; [[ $first == 1 ]] || name=system-$m-${t//:/-}
+    transport=${t%%:*}; extra=(); [[ $t == *:* ]] && extra=(--protocol "${t#*:}")
+    log "(b) system: $m, $t, $CLIENTS clients"
+    python3 bench/cost.py snapshot "$RAW/apphost.log" >"$RAW/cost-$name-before.json" || true
+    bench "$GATEWAY" "$m" "$transport" "$name" --mode closed --clients "$CLIENTS" "${extra[@]}"
+    # Cost per job from counters (CPU per process, bytes allocated, Redis commands): meaningful even on a busy machine.
+    python3 bench/cost.py snapshot "$RAW/apphost.log" >"$RAW/cost-$name-after.json" || true
+    python3 bench/cost.py diff "$RAW/cost-$name-before.json" "$RAW/cost-$name-after.json" "$m" | tee "$RAW/cost-${name#system-}.txt" >&2 || true
+    first=0
+  done
   if [[ " $OPEN_MODELS " == *" $m "* ]]; then
     # Half of the saturation rate just measured: queueing is not hidden, and the system is far from its limit.
     rate=$(jq -r '.throughput / 2 | . * 10 | floor / 10' "$RAW/system-$m.json" 2>/dev/null || echo "")
@@ -111,7 +135,7 @@ if phase c; then
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 SYNC=http://127.0.0.1:$PORT
 log "(c) sync: starting SyncBaseline on $SYNC"
-dotnet bench/SyncBaseline/$REL/SyncBaseline.dll --urls "$SYNC" --Models models >"$RAW/sync.log" 2>&1 &
+dotnet bench/SyncBaseline/$REL/SyncBaseline.dll --urls "$SYNC" --Models "$BUCKET" >"$RAW/sync.log" 2>&1 &
 SYNC_PID=$!
 wait_for 60 curl -sf "$SYNC/health" || { log "SyncBaseline did not start; see $RAW/sync.log"; exit 1; }
 for m in $MODELS; do
@@ -122,7 +146,7 @@ fi
 
 # ---- table ----
 TABLE=$OUT/side-by-side-$STAMP.md
-python3 - "$RAW" "$CLIENTS" "$WORKERS" "$DURATION" "$WARMUP" "$INPUT" "$MODELS" "$CLIENT $BENCH_ARGS" >"$TABLE" <<'PY'
+TRANSPORTS="$TRANSPORTS" python3 - "$RAW" "$CLIENTS" "$WORKERS" "$DURATION" "$WARMUP" "$INPUT" "$MODELS" "$CLIENT $BENCH_ARGS" >"$TABLE" <<'PY'
 import json, os, re, sys, datetime, subprocess
 raw, clients, workers, duration, warmup, input_, models, load_generator = sys.argv[1:9]
 def ceiling_line(m):
@@ -192,6 +216,24 @@ if open_rows:
         for m, r in staged:
             cell = lambda s: "—" if s not in r["stages"] else f"{f(r['stages'][s]['p50'], 2)} / {f(r['stages'][s]['p99'], 2)}"
             print(f"| {m} | " + " | ".join(cell(s) for s in stages) + f" | {f(r.get('meanBatchSize'), 2)} |")
+transports = os.environ.get("TRANSPORTS", "signalr").split()
+if len(transports) > 1:
+    print("\n(b) over each transport, closed loop at the same clients; CPU per job summed over every process of the system, from `bench/cost.py`:\n")
+    print("| model | transport | jobs/s | p50 | p99 | errors | CPU ms/job (all) | of which gateway | workers |")
+    print("|---|---|--:|--:|--:|--:|--:|--:|--:|")
+    for m in models.split():
+        for i, t in enumerate(transports):
+            name = f"system-{m}" if i == 0 else f"system-{m}-{t.replace(':', '-')}"
+            r = report(name)
+            try:
+                text = open(os.path.join(raw, f"cost-{name[len('system-'):]}.txt")).read()
+            except OSError:
+                text = ""
+            def cpu(label):  # summed over the replicas (gateway-…, worker-…); "all" is the total line
+                found = re.findall(rf"^  {label}(?:-\S+)?\s+([\d.]+)$", text, re.M)
+                return sum(float(x) for x in found) if found else None
+            print(f"| {m} | {t} | {f(r and r['throughput'])} | {f(r and r['latency']['p50'], 2)} | {f(r and r['latency']['p99'], 2)} "
+                  f"| {'—' if r is None else r['failed']} | {f(cpu('all'), 3)} | {f(cpu('gateway'), 3)} | {f(cpu('worker'), 3)} |")
 for m in models.split():
     try:
         print(f"\nCost per job of (b) on `{m}` (counters over the whole run, warm-up included; `bench/cost.py`):\n\n```\n" + open(os.path.join(raw, f"cost-{m}.txt")).read().rstrip() + "\n```")

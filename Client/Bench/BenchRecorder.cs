@@ -145,9 +145,13 @@ public sealed class BenchRecorder(TimeSpan warmup, TimeSpan duration)
             {
                 Model = settings.Model,
                 Gateway = settings.Gateway.ToString(),
-                Transport = settings.Transport == BenchTransport.Rest
-                    ? "rest"
-                    : $"signalr/{settings.Protocol.ToString().ToLowerInvariant()}",
+                Transport = settings.Transport switch
+                {
+                    BenchTransport.Rest => "rest",
+                    BenchTransport.Jobs => "rest-jobs",
+                    BenchTransport.Oip => "oip",
+                    _ => $"signalr/{settings.Protocol.ToString().ToLowerInvariant()}",
+                },
                 Mode = settings.Mode.ToString().ToLowerInvariant(),
                 Clients = settings.Clients,
                 Rate = settings.Mode == BenchMode.Open ? settings.Rate : null,

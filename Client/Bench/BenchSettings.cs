@@ -1,6 +1,8 @@
 namespace Client.Bench;
 
-public enum BenchTransport { SignalR, Rest }
+/// <summary>signalr: submit over the hub, result pushed; rest: <c>POST …/predict</c>; jobs: <c>POST …/jobs</c>, then
+/// <c>GET /v1/jobs/{id}?wait=</c>; oip: <c>POST /v2/models/{m}/infer</c> (the image base64 in a BYTES input).</summary>
+public enum BenchTransport { SignalR, Rest, Jobs, Oip }
 
 /// <summary>Closed: a fixed number of clients, each sending its next job when the last one finished. Open: jobs
 /// sent at a constant rate whatever happens, latency measured from each job's scheduled send time.</summary>

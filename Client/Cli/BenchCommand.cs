@@ -44,7 +44,8 @@ public sealed class BenchCommand : Command
 
     public Option<BenchTransport> Transport { get; } = new("--transport")
     {
-        Description = "signalr: submit over the hub, result pushed; rest: POST /v1/models/{m}/predict (submit and wait)",
+        Description = "signalr: submit over the hub, result pushed; rest: POST /v1/models/{m}/predict (submit and wait); " +
+            "jobs: POST /v1/models/{m}/jobs, then GET /v1/jobs/{id}?wait= (long poll); oip: POST /v2/models/{m}/infer",
         DefaultValueFactory = _ => BenchTransport.SignalR,
     };
 
@@ -248,15 +249,38 @@ public sealed class BenchCommand : Command
     private static string F(double value) => value.ToString("0.##", CultureInfo.InvariantCulture);
 }
 
-/// <summary>The connections a run uses: one hub connection per client (SignalR), or one pooled HTTP client (REST).</summary>
+/// <summary>The connections a run uses: one hub connection per client (SignalR), or one pooled HTTP client (REST, OIP).</summary>
 internal sealed class BenchTarget(BenchSettings settings) : IAsyncDisposable
 {
     private readonly List<InferenceClient> _clients = [];
+    private HttpClient? _oip;
+    private string _oipInput = "x";
 
     public async Task ConnectAsync(CancellationToken cancellationToken)
     {
         var options = new InferenceClientOptions { RequestTimeout = TimeSpan.FromSeconds(settings.JobTimeoutSeconds), Protocol = settings.Protocol, ApiKey = settings.ApiKey };
-        if (settings.Transport == BenchTransport.Rest)
+        if (settings.Transport == BenchTransport.Oip)
+        {
+            _oip = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = settings.Clients })
+            {
+                BaseAddress = settings.Gateway,
+                Timeout = options.RequestTimeout,
+            };
+            if (settings.ApiKey is { Length: > 0 } key)
+            {
+                _oip.DefaultRequestHeaders.Authorization = new("Bearer", key);
+            }
+            // The model's input name, from its OIP metadata (one image input, BYTES).
+            using var metadata = await _oip.GetAsync($"/v2/models/{Uri.EscapeDataString(settings.Model)}", cancellationToken);
+            metadata.EnsureSuccessStatusCode();
+            using var body = await System.Text.Json.JsonDocument.ParseAsync(await metadata.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
+            if (body.RootElement.GetProperty("inputs") is { ValueKind: System.Text.Json.JsonValueKind.Array } inputs && inputs.GetArrayLength() > 0)
+            {
+                _oipInput = inputs[0].GetProperty("name").GetString() ?? _oipInput;
+            }
+            return;
+        }
+        if (settings.Transport is BenchTransport.Rest or BenchTransport.Jobs)
         {
             _clients.Add(new InferenceClient(settings.Gateway, new InferenceClientOptions
             {
@@ -277,17 +301,61 @@ internal sealed class BenchTarget(BenchSettings settings) : IAsyncDisposable
     public async Task<JobOutcome> RunJobAsync(int client, byte[] input, CancellationToken cancellationToken)
     {
         var timeout = TimeSpan.FromSeconds(settings.JobTimeoutSeconds);
-        if (settings.Transport == BenchTransport.Rest)
+        switch (settings.Transport)
         {
-            // Predict answers with the succeeded record (a failed job throws).
-            return JobOutcome.Succeeded(await _clients[0].PredictAsync(settings.Model, input, cancellationToken));
+            case BenchTransport.Rest:
+                // Predict answers with the succeeded record (a failed job throws).
+                return JobOutcome.Succeeded(await _clients[0].PredictAsync(settings.Model, input, cancellationToken));
+            case BenchTransport.Jobs:
+                return Outcome(await SubmitAndPollAsync(input, timeout, cancellationToken));
+            case BenchTransport.Oip:
+                return await InferOipAsync(input, cancellationToken);
         }
         var connection = _clients[client % _clients.Count];
         var id = await connection.SubmitAsync(settings.Model, input, new SubmitOptions(TimeoutSeconds: settings.JobTimeoutSeconds), cancellationToken);
-        var record = await connection.WaitAsync(id, timeout, cancellationToken);
-        return record.Status == JobStatus.Succeeded
-            ? JobOutcome.Succeeded(record)
-            : JobOutcome.Failed(record.Error?.Code ?? record.Status.ToString().ToLowerInvariant(), record);
+        return Outcome(await connection.WaitAsync(id, timeout, cancellationToken));
+    }
+
+    private static JobOutcome Outcome(JobRecord record) => record.Status == JobStatus.Succeeded
+        ? JobOutcome.Succeeded(record)
+        : JobOutcome.Failed(record.Error?.Code ?? record.Status.ToString().ToLowerInvariant(), record);
+
+    /// <summary>A REST client's job: queued, then long-polled (each poll up to 60 s, the gateway's bound) until it ends.</summary>
+    private async Task<JobRecord> SubmitAndPollAsync(byte[] input, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var client = _clients[0];
+        var record = await client.SubmitRestAsync(settings.Model, input, new SubmitOptions(TimeoutSeconds: settings.JobTimeoutSeconds), cancellationToken);
+        var deadline = DateTime.UtcNow + timeout;
+        while (!record.IsTerminal && DateTime.UtcNow < deadline)
+        {
+            var wait = TimeSpan.FromSeconds(Math.Clamp((deadline - DateTime.UtcNow).TotalSeconds, 1, 60));
+            record = await client.GetJobAsync(record.Id, wait, cancellationToken);
+        }
+        return record;
+    }
+
+    /// <summary>One OIP infer request: 200 with outputs, or the error OIP's JSON names.</summary>
+    private async Task<JobOutcome> InferOipAsync(byte[] input, CancellationToken cancellationToken)
+    {
+        var request = new System.Text.Json.Nodes.JsonObject
+        {
+            ["inputs"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
+            {
+                ["name"] = _oipInput,
+                ["datatype"] = "BYTES",
+                ["shape"] = new System.Text.Json.Nodes.JsonArray(1),
+                ["data"] = new System.Text.Json.Nodes.JsonArray(Convert.ToBase64String(input)),
+            }),
+        };
+        using var response = await _oip!.PostAsync($"/v2/models/{Uri.EscapeDataString(settings.Model)}/infer",
+            new StringContent(request.ToJsonString(), System.Text.Encoding.UTF8, "application/json"), cancellationToken);
+        if (response.IsSuccessStatusCode)
+        {
+            await response.Content.CopyToAsync(Stream.Null, cancellationToken);
+            return JobOutcome.Succeeded();
+        }
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        return JobOutcome.Failed($"http {(int)response.StatusCode}: {text[..Math.Min(text.Length, 200)]}");
     }
 
     public async ValueTask DisposeAsync()
@@ -296,5 +364,6 @@ internal sealed class BenchTarget(BenchSettings settings) : IAsyncDisposable
         {
             await client.DisposeAsync();
         }
+        _oip?.Dispose();
     }
 }

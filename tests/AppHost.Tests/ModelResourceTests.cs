@@ -16,10 +16,13 @@ public sealed class ModelResourceTests(SystemFixture fixture)
     public async Task Rollback_command_rolls_the_model_back_and_pin_command_pins_a_version()
     {
         // The bucket holds v1 and v2 (same weights): ModelSync makes the newest valid version desired and the workers roll to it.
-        var serving2 = await _system.WaitForSnapshotAsync(Resource, s => s.State?.Text == "Serving v2", TimeSpan.FromSeconds(150), Ct);
+        // Every replica up first: a test before this one may have killed or stopped one (the state counts the workers serving).
+        await _system.WaitForHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
+        var replicas = _system.Replicas("worker").Count;
+        var serving2 = await _system.WaitForSnapshotAsync(Resource, s => s.State?.Text == "Serving v2" && ServingCount(s, 2) == replicas,
+            TimeSpan.FromSeconds(150), Ct);
         Assert.Equal("2", AspireSystem.Property(serving2, "model.desired"));
         Assert.Equal("v1 valid, v2 valid", AspireSystem.Property(serving2, "model.versions"));
-        Assert.Equal(_system.Replicas("worker").Count, AspireSystem.Property(serving2, "model.serving")!.Split(", ").Count(s => s.EndsWith(": v2", StringComparison.Ordinal)));
         // Whatever rollout the start-up produced (v1 judged first, then v2) has ended; none reads as running forever.
         await _system.WaitForSnapshotAsync(Resource, s => AspireSystem.Property(s, "model.rollout") is { } r && !r.StartsWith("running", StringComparison.Ordinal),
             TimeSpan.FromSeconds(30), Ct);
@@ -46,6 +49,10 @@ public sealed class ModelResourceTests(SystemFixture fixture)
         Assert.Equal("2", AspireSystem.Property(back, "model.pinned"));
         await _system.WaitForHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
     }
+
+    /// <summary>How many workers the snapshot's <c>model.serving</c> ("worker-…: v2, …") shows serving <paramref name="version"/>.</summary>
+    private static int ServingCount(CustomResourceSnapshot snapshot, int version) =>
+        (AspireSystem.Property(snapshot, "model.serving") ?? "").Split(", ").Count(s => s.EndsWith($": v{version}", StringComparison.Ordinal));
 
     private static InteractionInputCollection Version(string value) =>
         new([new InteractionInput { Name = "version", Label = "Version", InputType = InputType.Number, Value = value }]);
