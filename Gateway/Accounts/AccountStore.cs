@@ -98,7 +98,7 @@ public sealed class AccountStore(NpgsqlDataSource database)
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
-    /// <summary>Makes sure <paramref name="accountId"/> exists and <paramref name="key"/> opens it (the AppHost's development account); idempotent.</summary>
+    /// <summary>Makes sure <paramref name="accountId"/> exists and <paramref name="key"/> opens it, in one round trip; idempotent (a new account, the AppHost's development account, a retry).</summary>
     public Task EnsureKeyAsync(Guid accountId, Guid keyId, string key, CancellationToken cancellationToken) =>
         DatabaseRetry.RunAsync(database, () => EnsureKeyCoreAsync(accountId, keyId, key, cancellationToken), cancellationToken);
 
