@@ -1,6 +1,7 @@
 // Rolls workers over to each model's desired version, ModelSync:MaxUnavailable workers at a time (default 1): tell them to
 // drain and exit, wait for their replacements (same instance with a new pid, or a new instance) to report ready with the
-// desired version, then the next. A replacement that is not ready in time rolls the model back to the version it was rolling from, pinned.
+// desired version, then the next. A replacement that is not ready in time, or comes back saying it cannot serve the desired
+// version, rolls the model back to the version it was rolling from, pinned.
 using Contracts.Models;
 using Microsoft.Extensions.Options;
 using ModelSync.Bucket;
@@ -127,15 +128,17 @@ public sealed partial class RolloutCoordinator(
         }
 
         var deadline = time.GetUtcNow() + options.Value.RolloutTimeout;
+        var instances = targets.Select(t => t.Instance).ToList();
         while (time.GetUtcNow() < deadline)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(500), time, cancellationToken);
-            // A replacement is a target back with a new pid, or an instance that did not exist before the step.
-            var replacements = (await store.ListWorkersAsync()).Where(w =>
-                !before.Contains((w.Instance, w.Pid))
-                && (targets.Any(t => t.Instance == w.Instance) || !before.Any(b => b.Instance == w.Instance))
-                && w.Ready && w.Models.TryGetValue(model, out var v) && v == desired).ToList();
-            if (replacements.Count >= targets.Count)
+            var step = RolloutStepView.Judge(model, desired, instances, before, await store.ListWorkersAsync());
+            if (step.Refusal is { } refusal)
+            {
+                await RollBackAsync(model, rollout, refusal);
+                return;
+            }
+            if (step.Done is { } replacements)
             {
                 await store.SetRolloutAsync(model, rollout with { Done = [.. rollout.Done, .. replacements.Select(r => r.Instance)] });
                 foreach (var replacement in replacements)
@@ -153,7 +156,7 @@ public sealed partial class RolloutCoordinator(
             }
         }
 
-        await RollBackAsync(model, rollout, $"worker {string.Join(", ", targets.Select(t => t.Instance))} was not ready with version {desired} within {options.Value.RolloutTimeout.TotalSeconds:0} s");
+        await RollBackAsync(model, rollout, $"worker {string.Join(", ", instances)} was not ready with version {desired} within {options.Value.RolloutTimeout.TotalSeconds:0} s");
     }
 
     /// <summary>Pins the version the rollout came from, so the next passes roll every worker back to it.</summary>

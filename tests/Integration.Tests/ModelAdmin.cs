@@ -69,4 +69,5 @@ public sealed record AdminModel(
 
 public sealed record AdminVersion(string State, string? Reason, DateTimeOffset? RemovedAt = null);
 
-public sealed record AdminRollout(int? From, int To, string State, string? Message, string[][]? Steps = null);
+public sealed record AdminRollout(
+    int? From, int To, string State, string? Message, string[][]? Steps = null, DateTimeOffset? Started = null, DateTimeOffset? Finished = null);
