@@ -7,7 +7,6 @@ using Contracts.Jobs;
 namespace Integration.Tests;
 
 /// <summary>Registration, API keys and their revocation, on the shared system's real PostgreSQL (accounts) and Redis.</summary>
-[Collection(SystemFixture.Collection)]
 public sealed class AccountsTests(SystemFixture system)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -3,7 +3,6 @@ using Microsoft.Playwright;
 namespace Integration.Tests;
 
 /// <summary>The browser client in real headless Chromium (Debian's), driven by Playwright.</summary>
-[Collection(SystemFixture.Collection)]
 public sealed class BrowserTests(SystemFixture system)
 {
     [Fact]

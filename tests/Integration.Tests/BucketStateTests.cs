@@ -14,7 +14,6 @@ namespace Integration.Tests;
 /// Model state that disagrees with the bucket: a version deleted from it while served under load, and a restart with the
 /// state a run against another bucket left in Redis (a desired and pinned version this bucket lacks, a model it lacks).
 /// </summary>
-[Collection(SystemFixture.Collection)]
 public sealed class BucketStateTests(SystemFixture system) : IDisposable
 {
     private const string Model = SystemFixture.VersionedModel;

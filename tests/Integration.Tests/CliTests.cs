@@ -6,7 +6,6 @@ using Library = Client;
 namespace Integration.Tests;
 
 /// <summary>The CLI run for real as a process against the system, and the <see cref="Library.InferenceClient"/> it is built on.</summary>
-[Collection(SystemFixture.Collection)]
 public sealed class CliTests(SystemFixture system)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

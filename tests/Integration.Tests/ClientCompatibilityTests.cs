@@ -4,7 +4,6 @@ using System.Text.Json;
 namespace Integration.Tests;
 
 /// <summary>The hub speaks standard SignalR: the stock JavaScript client, run by Node, works against it.</summary>
-[Collection(SystemFixture.Collection)]
 public sealed class ClientCompatibilityTests(SystemFixture system)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -6,7 +6,6 @@ namespace Integration.Tests;
 /// Many idle hub connections on one gateway still each get their push. (The 10,000-connection run with memory and
 /// latency figures is a benchmark: bench/connections.sh.)
 /// </summary>
-[Collection(SystemFixture.Collection)]
 public sealed class ConnectionCapacityTests(SystemFixture system)
 {
     [Fact]

@@ -7,7 +7,6 @@ using StackExchange.Redis;
 namespace Integration.Tests;
 
 /// <summary>Many clients, two gateways, moving clients, batching, deadlines, cancellation and overload.</summary>
-[Collection(SystemFixture.Collection)]
 public sealed class FlowTests(SystemFixture system)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

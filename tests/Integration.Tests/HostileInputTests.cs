@@ -4,7 +4,6 @@ using System.Text;
 namespace Integration.Tests;
 
 /// <summary>Garbage at the public surface gets a documented 4xx with a problem body — never a 5xx, crash or hang.</summary>
-[Collection(SystemFixture.Collection)]
 public sealed class HostileInputTests(SystemFixture system)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -11,7 +11,6 @@ namespace Integration.Tests;
 /// The usage ledger's promise on the real graph: every job that reached a terminal state is one row in PostgreSQL,
 /// whatever happened meanwhile, and the usage API sums those rows at the configured prices.
 /// </summary>
-[Collection(SystemFixture.Collection)]
 public sealed class LedgerTests(SystemFixture system)
 {
     private const int Jobs = 1000;

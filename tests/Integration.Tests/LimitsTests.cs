@@ -12,7 +12,6 @@ namespace Integration.Tests;
 /// Per-account limits (a rate with a burst, a cap on unfinished jobs) set through the gateway's admin API and held in
 /// Redis, so they bind across both gateway replicas; what a client over them sees is 429 rate_limited with Retry-After.
 /// </summary>
-[Collection(SystemFixture.Collection)]
 public sealed class LimitsTests(SystemFixture system)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -9,7 +9,6 @@ namespace Integration.Tests;
 /// ModelSync against the real system: versions published into the fixture's bucket under new model names (the shared
 /// models stay untouched) are validated, rolled out worker by worker under load, and rolled back.
 /// </summary>
-[Collection(SystemFixture.Collection)]
 public sealed class ModelSyncTests(SystemFixture system) : IDisposable
 {
     private readonly HttpClient _admin = CreateAdmin(system);

@@ -5,7 +5,6 @@ using Contracts.Jobs;
 namespace Integration.Tests;
 
 /// <summary>What operators see: the Prometheus <c>/metrics</c> of every replica, and one trace per job over OTLP.</summary>
-[Collection(SystemFixture.Collection)]
 public sealed class ObservabilityTests(SystemFixture system)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -10,7 +10,6 @@ namespace Integration.Tests;
 /// refused at once with a retryable answer, everything accepted finishes, memory stays bounded, latency comes back.
 /// The queue is full within seconds of the burst's start; the rest holds the overload (about 10,000 requests here).
 /// </summary>
-[Collection(SystemFixture.Collection)]
 public sealed class OverloadTests(SystemFixture system)
 {
     private const string Model = "ocr-cls";

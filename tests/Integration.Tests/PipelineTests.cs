@@ -7,7 +7,6 @@ using Engine.Onnx;
 namespace Integration.Tests;
 
 /// <summary>The async pipeline end to end: gateway → RabbitMQ → worker → Redis → push.</summary>
-[Collection(SystemFixture.Collection)]
 public sealed class PipelineTests(SystemFixture system)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

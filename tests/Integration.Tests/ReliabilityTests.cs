@@ -4,7 +4,6 @@ using Contracts.Jobs;
 namespace Integration.Tests;
 
 /// <summary>Nothing acknowledged is lost or pushed twice while processes die and restart for real.</summary>
-[Collection(SystemFixture.Collection)]
 public sealed class ReliabilityTests(SystemFixture system)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

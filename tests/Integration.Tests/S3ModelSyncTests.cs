@@ -11,7 +11,6 @@ namespace Integration.Tests;
 /// ModelSync against the S3 backend (s3rver started by the AppHost), 3 workers under a constant 50 jobs/s on ocr-cls:
 /// publish (with the CLI), a corrupt version, a half-uploaded one, and rollback (with the CLI), with every job accounted for.
 /// </summary>
-[Collection(nameof(S3ModelSyncTests))]
 public sealed class S3ModelSyncTests(S3SystemFixture system) : IClassFixture<S3SystemFixture>, IDisposable
 {
     private const string Model = "ocr-cls";
