@@ -1,5 +1,6 @@
 // One step of a rollout as the workers' heartbeats show it: the drained workers are back with the desired version, one
 // of them came back and reported that it cannot serve it, or the step is still under way.
+using Contracts.Models;
 using ModelSync.Models;
 
 namespace ModelSync.Rollout;
@@ -27,7 +28,7 @@ public sealed record RolloutStepView(IReadOnlyList<WorkerView>? Done, string? Re
             && w.Ready && w.Models.ContainsKey(model)).ToList();
         var refused = replacements.FirstOrDefault(w => w.Models[model] != desired
             && w.Fallbacks?.GetValueOrDefault(model) is { } fallback
-            && fallback.StartsWith($"told to serve version {desired}:", StringComparison.Ordinal));
+            && fallback.StartsWith(WorkerFallback.Prefix(desired), StringComparison.Ordinal));
         if (refused is not null)
         {
             return new(null, $"worker {refused.Instance} came back without version {desired}: {refused.Fallbacks![model]}");

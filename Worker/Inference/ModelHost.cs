@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Contracts;
+using Contracts.Models;
 using Engine.Bucket;
 using Engine.Inference;
 using Engine.Models;
@@ -111,7 +112,7 @@ public sealed partial class ModelHost(
                 fetched[name] = candidate;
                 if (verdict?.Desired is { } desired && desired != candidate)
                 {
-                    fallbacks[name] = $"told to serve version {desired}: {string.Join("; ", problems)}; serving version {candidate}";
+                    fallbacks[name] = WorkerFallback.Describe(desired, problems, candidate);
                     LogFallback(name, candidate, fallbacks[name]);
                 }
                 foreach (var stage in version.Manifest!.Pipeline is { } p ? new[] { p.Detection, p.Classification, p.Recognition } : [])
