@@ -34,6 +34,13 @@ public static class RedisKeys
     public static string JobFollowers(string jobId) => $"job:{jobId}:followers";
 
     /// <summary>
+    /// Sorted set of final states stored but not yet pushed to the hub connections following them (member
+    /// <c>id|conn,conn…</c>, scored by when they were stored, unix ms): the storing process removes its entries once it
+    /// pushed them; the gateways' push recovery pushes what a process that died in between left here.
+    /// </summary>
+    public const string PushesOwed = "jobs:pushes:owed";
+
+    /// <summary>
     /// Pub/sub channel of one gateway process's HTTP requests waiting for jobs (<c>?wait=</c>, predict, OIP infer): the
     /// job store publishes a followed job's new states there. Hub connections get theirs through SignalR's backplane.
     /// </summary>

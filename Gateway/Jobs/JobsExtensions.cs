@@ -27,6 +27,8 @@ public static class JobsExtensions
         builder.Services.AddSingleton<InferenceHubHandler>();
         builder.Services.AddSingleton<IInferenceHubHandler>(sp => sp.GetRequiredService<InferenceHubHandler>());
         builder.Services.AddHostedService<PushResync>();
+        builder.Services.Configure<PushRecoveryOptions>(builder.Configuration.GetSection(PushRecoveryOptions.Section));
+        builder.Services.AddHostedService<PushRecovery>();
         builder.Services.Configure<DeadlineSweepOptions>(builder.Configuration.GetSection(DeadlineSweepOptions.Section));
         builder.Services.AddHostedService<DeadlineSweeper>();
 

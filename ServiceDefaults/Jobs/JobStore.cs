@@ -40,6 +40,9 @@ public sealed class JobLimitExceededException(string limit, TimeSpan retryAfter)
 /// pushed to those connections through SignalR's Redis backplane (<see cref="JobPush"/>) and published to the waiting
 /// gateways' channels. Following a job and reading it are one step too (<see cref="FollowAsync"/>), so each state after
 /// the one a follower read reaches it exactly once, whichever replica stores it.
+/// The push to hub connections happens after the script, from the process that ran it; a final state is therefore
+/// entered as owed in the same script (<see cref="RedisKeys.PushesOwed"/>) and paid once pushed, so a process killed in
+/// between (a worker's <c>kill -9</c> after storing its batch) leaves it for <see cref="PushOwedAsync"/> instead of losing it.
 /// </summary>
 public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
 {
@@ -72,6 +75,14 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
           end
           if done then redis.call('DEL', key) end
           return conns
+        end
+
+        -- A final state to push to hub connections is owed until the pusher says it pushed it: entered in the owed set
+        -- (member "id|conn,conn", scored by Redis's clock), from which the gateways' push recovery takes what a process
+        -- that died between this script and its push left behind. owed: the set's key.
+        local function owe(owed, id, conns)
+          local t = redis.call('TIME')
+          redis.call('ZADD', owed, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), id .. '|' .. table.concat(conns, ','))
         end
         """;
 
@@ -146,10 +157,10 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
         return cur
         """;
 
-    // KEYS[1] job key, KEYS[2] deadline set, KEYS[3] followers set, KEYS[4] usage stream; ARGV[1] record json, ARGV[2] job
-    // id, ARGV[3] its usage event ('' unless terminal). Never overwrites a terminal record; a job that becomes terminal
-    // leaves the deadline set (so the set holds only unfinished jobs) and its owner's unfinished set, and appends its usage
-    // event: once, as a record becomes terminal once.
+    // KEYS[1] job key, KEYS[2] deadline set, KEYS[3] followers set, KEYS[4] usage stream, KEYS[5] the owed pushes; ARGV[1]
+    // record json, ARGV[2] job id, ARGV[3] its usage event ('' unless terminal). Never overwrites a terminal record; a job
+    // that becomes terminal leaves the deadline set (so the set holds only unfinished jobs) and its owner's unfinished set,
+    // appends its usage event (once, as a record becomes terminal once) and owes its push to the connections following it.
     // Returns {applied, record, connections to push to...}: none when the status did not move (a retry's new attempt).
     private const string TransitionScript = Terminal + "\n" + Followers + "\n" + Unfinished + "\n" + $$"""
         local cur = redis.call('GET', KEYS[1])
@@ -165,13 +176,16 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
         end
         local result = {1, ARGV[1]}
         if nx ~= st then
-          for _, c in ipairs(followers(KEYS[3], ARGV[1], done)) do result[#result + 1] = c end
+          local conns = followers(KEYS[3], ARGV[1], done)
+          if done and #conns > 0 then owe(KEYS[5], ARGV[2], conns) end
+          for _, c in ipairs(conns) do result[#result + 1] = c end
         end
         return result
         """;
 
     // The same step as TransitionScript for many jobs in one call (a worker's batch): KEYS[2i - 1] job key and KEYS[2i]
-    // its followers set for i = 1..n, KEYS[2n + 1] the deadline set, KEYS[2n + 2] the usage stream; ARGV[i] the record for
+    // its followers set for i = 1..n, KEYS[2n + 1] the deadline set, KEYS[2n + 2] the usage stream, KEYS[2n + 3] the owed
+    // pushes; ARGV[i] the record for
     // job i, ARGV[n + i] its usage event ('' unless terminal). Returns per job {0} where it was terminal or unknown, else
     // {1, connections to push to...}. Keep the per-job rule in step with TransitionScript.
     private const string TransitionManyScript = Terminal + "\n" + Followers + "\n" + Unfinished + "\n" + $$"""
@@ -194,13 +208,25 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
               end
               result[1] = 1
               if nx ~= st then
-                for _, c in ipairs(followers(KEYS[2 * i], ARGV[i], done)) do result[#result + 1] = c end
+                local conns = followers(KEYS[2 * i], ARGV[i], done)
+                if done and #conns > 0 then owe(KEYS[2 * n + 3], string.sub(key, 5), conns) end
+                for _, c in ipairs(conns) do result[#result + 1] = c end
               end
             end
           end
           results[i] = result
         end
         return results
+        """;
+
+    // KEYS[1] the owed pushes; ARGV[1] how old an entry must be (ms, by Redis's clock), ARGV[2] how many to take at most.
+    // Takes (removes and returns) the entries older than that: whoever takes one pushes it, so replicas never both do.
+    private const string ClaimOwedScript = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]), 'LIMIT', 0, tonumber(ARGV[2]))
+        if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
+        return due
         """;
 
     private IDatabase Db => redis.GetDatabase();
@@ -251,7 +277,7 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
     public async Task<JobTransition?> TransitionAsync(JobRecord next)
     {
         var result = (RedisResult[])(await Db.ScriptEvaluateAsync(TransitionScript,
-            [RedisKeys.Job(next.Id), RedisKeys.JobDeadlines, RedisKeys.JobFollowers(next.Id), RedisKeys.UsageEvents],
+            [RedisKeys.Job(next.Id), RedisKeys.JobDeadlines, RedisKeys.JobFollowers(next.Id), RedisKeys.UsageEvents, RedisKeys.PushesOwed],
             [JobJson.Serialize(next), next.Id, UsageEvent.Serialize(next)]))!;
         if (result[1].IsNull)
         {
@@ -260,7 +286,11 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
         var transition = new JobTransition((int)result[0] == 1, JobJson.Deserialize((string)result[1]!));
         if (result.Length > 2)
         {
-            await push.PushAsync(transition.Record, Connections(result, 2));
+            var connections = Connections(result, 2);
+            if (await push.PushAsync(transition.Record, connections) && transition.Record.IsTerminal)
+            {
+                Paid([OwedMember(next.Id, connections)]);
+            }
         }
         return transition;
     }
@@ -275,10 +305,11 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
         {
             return [];
         }
-        var keys = new RedisKey[2 * next.Count + 2];
+        var keys = new RedisKey[2 * next.Count + 3];
         var args = new RedisValue[2 * next.Count];
-        keys[^2] = RedisKeys.JobDeadlines;
-        keys[^1] = RedisKeys.UsageEvents;
+        keys[^3] = RedisKeys.JobDeadlines;
+        keys[^2] = RedisKeys.UsageEvents;
+        keys[^1] = RedisKeys.PushesOwed;
         for (var i = 0; i < next.Count; i++)
         {
             keys[2 * i] = RedisKeys.Job(next[i].Id);
@@ -288,21 +319,73 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
         }
         var result = (RedisResult[])(await Db.ScriptEvaluateAsync(TransitionManyScript, keys, args))!;
         var applied = new bool[result.Length];
-        List<Task>? pushes = null;
+        List<(int Job, string[] Connections, Task<bool> Pushed)>? pushes = null;
         for (var i = 0; i < result.Length; i++)
         {
             var job = (RedisResult[])result[i]!;
             applied[i] = (int)job[0] == 1;
             if (job.Length > 1)
             {
-                (pushes ??= []).Add(push.PushAsync(next[i], Connections(job, 1)));
+                var connections = Connections(job, 1);
+                (pushes ??= []).Add((i, connections, push.PushAsync(next[i], connections)));
             }
         }
         if (pushes is not null)
         {
-            await Task.WhenAll(pushes);
+            await Task.WhenAll(pushes.Select(p => p.Pushed));
+            var paid = pushes.Where(p => p.Pushed.Result && next[p.Job].IsTerminal).Select(p => OwedMember(next[p.Job].Id, p.Connections)).ToList();
+            if (paid.Count > 0)
+            {
+                Paid(paid);
+            }
         }
         return applied;
+    }
+
+    /// <summary>
+    /// The owed set's entry for a final state owed to <paramref name="connections"/>, as the scripts write it (the
+    /// connections in the order the script returned them).
+    /// </summary>
+    private static string OwedMember(string id, IReadOnlyList<string> connections) => id + "|" + string.Join(',', connections);
+
+    /// <summary>
+    /// Tells Redis the final states were pushed: their entries leave the owed set. Not awaited (one command per batch,
+    /// after the pushes on the same connection): should it be lost, push recovery pushes the state a second time.
+    /// </summary>
+    private void Paid(List<string> members) =>
+        Db.SortedSetRemove(RedisKeys.PushesOwed, [.. members.Select(m => (RedisValue)m)], CommandFlags.FireAndForget);
+
+    /// <summary>
+    /// Takes up to <paramref name="max"/> final states owed for longer than <paramref name="olderThan"/> — stored, but the
+    /// process that stored them died (or lost Redis) before pushing them — and pushes them to the connections that followed
+    /// each job. A state whose push fails again is owed again. Returns how many entries it took.
+    /// </summary>
+    public async Task<int> PushOwedAsync(TimeSpan olderThan, int max)
+    {
+        var due = (RedisResult[])(await Db.ScriptEvaluateAsync(ClaimOwedScript, [RedisKeys.PushesOwed],
+            [(long)olderThan.TotalMilliseconds, max]))!;
+        if (due.Length == 0)
+        {
+            return 0;
+        }
+        var owed = Array.ConvertAll(due, d => ((string)d!).Split('|', 2));
+        var records = await GetManyAsync(Array.ConvertAll(owed, o => o[0]));
+        var pushes = new List<(string[] Entry, Task<bool> Pushed)>(owed.Length);
+        for (var i = 0; i < owed.Length; i++)
+        {
+            if (records[i] is { IsTerminal: true } record)
+            {
+                pushes.Add((owed[i], push.PushAsync(record, owed[i][1].Split(','))));
+            }
+        }
+        await Task.WhenAll(pushes.Select(p => p.Pushed));
+        var failed = pushes.Where(p => !p.Pushed.Result).Select(p => (RedisValue)(p.Entry[0] + "|" + p.Entry[1])).ToArray();
+        if (failed.Length > 0)
+        {
+            // Overdue at once: the next pass tries again.
+            await Db.SortedSetAddAsync(RedisKeys.PushesOwed, [.. failed.Select(m => new SortedSetEntry(m, 0))]);
+        }
+        return due.Length;
     }
 
     private static string[] Connections(RedisResult[] result, int from)

@@ -38,22 +38,26 @@ public sealed partial class JobPush(IHubContext<InferenceHub, IInferenceClient> 
 {
     private static readonly ActivitySource Source = new("Aspire.Inference.Push");
 
-    public async Task PushAsync(JobRecord record, IReadOnlyList<string> connections)
+    /// <summary>Returns whether the update went out (false: Redis refused it; the state is stored and its push still owed).</summary>
+    public async Task<bool> PushAsync(JobRecord record, IReadOnlyList<string> connections)
     {
         if (connections.Count == 0)
         {
-            return;
+            return true;
         }
         using var span = StartPushSpan(record, connections.Count, waiting: false);
         try
         {
             await hub.Clients.Clients(connections).JobUpdated(record);
+            return true;
         }
         catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
         {
-            // The state is stored: a client that reconnects (or is told to resync) reads it when it subscribes again.
+            // The state is stored: push recovery sends a final state again; a client that reconnects (or is told to
+            // resync) reads it when it subscribes again.
             span?.SetStatus(ActivityStatusCode.Error, e.Message);
             LogPushFailed(record.Id, e.Message);
+            return false;
         }
     }
 

@@ -50,6 +50,9 @@ public sealed class JobLedger
             $"acknowledged {Acknowledged}: succeeded {Succeeded}, failed with reason {FailedWithReason}, expired {Expired}, cancelled {Cancelled}, lost {Lost}, duplicated {Duplicated}";
     }
 
+    /// <summary>The jobs no terminal state reached (to look up when a run loses some).</summary>
+    public IReadOnlyList<string> LostIds() => [.. _terminal.Where(t => t.Value.IsEmpty).Select(t => t.Key)];
+
     public Report Tally()
     {
         int succeeded = 0, failed = 0, expired = 0, cancelled = 0, lost = 0, duplicated = 0;
