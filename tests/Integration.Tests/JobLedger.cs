@@ -50,6 +50,9 @@ public sealed class JobLedger
             $"acknowledged {Acknowledged}: succeeded {Succeeded}, failed with reason {FailedWithReason}, expired {Expired}, cancelled {Cancelled}, lost {Lost}, duplicated {Duplicated}";
     }
 
+    /// <summary>The first terminal state each job's clients received (jobs that got none are left out).</summary>
+    public IReadOnlyList<JobRecord> Finals() => [.. _terminal.Values.Where(b => !b.IsEmpty).Select(b => b.First())];
+
     /// <summary>The jobs no terminal state reached (to look up when a run loses some).</summary>
     public IReadOnlyList<string> LostIds() => [.. _terminal.Where(t => t.Value.IsEmpty).Select(t => t.Key)];
 

@@ -70,6 +70,97 @@ public sealed class ReliabilityTests(SystemFixture system)
         await system.Aspire.WaitUntilAsync(m => m.Restarts("worker", 0) > restartsBefore, TimeSpan.FromSeconds(90), Ct);
     }
 
+    /// <summary>What Kubernetes gives a worker pod between SIGTERM and SIGKILL (<c>deploy/k8s/base/worker.yaml</c>).</summary>
+    private static readonly TimeSpan WorkerGracePeriod = TimeSpan.FromSeconds(35);
+
+    [Fact]
+    public async Task Worker_sent_SIGTERM_under_load_finishes_its_batch_and_exits_in_its_grace_period_losing_no_job()
+    {
+        // What Kubernetes does to a pod it scales down, evicts or replaces in a rollout: SIGTERM, then SIGKILL after the grace
+        // period. The worker stops consuming, finishes the batches in hand and lets the broker requeue the jobs it holds.
+        await system.Aspire.WaitForHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
+        var restartsBefore = system.Aspire.Restarts("worker", 1);
+        var ledger = new JobLedger();
+        var clients = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => InferenceClient.ConnectAsync(system.Gateway(i % 2))));
+        TimeSpan exitedAfter;
+        try
+        {
+            var image = Fixtures.Bytes("line-020.png");
+            var ids = new List<string>();
+            foreach (var client in clients)
+            {
+                for (var i = 0; i < 40; i++)
+                {
+                    var id = await client.SubmitAsync("ocr-rec", image);
+                    ledger.Acknowledged(id);
+                    ids.Add(id);
+                }
+            }
+            await Task.Delay(700, Ct); // both workers deep in the backlog, batches in hand and jobs prefetched
+            var victim = system.Aspire.Replica("worker", 1);
+            Assert.True(victim.IsRunning);
+            var pid = victim.ServicePid!.Value;
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync(Ct);
+            }
+            while (IsAlive(pid) && watch.Elapsed < WorkerGracePeriod + TimeSpan.FromSeconds(10))
+            {
+                await Task.Delay(100, Ct);
+            }
+            exitedAfter = watch.Elapsed;
+            TestContext.Current.TestOutputHelper?.WriteLine($"SIGTERM → the worker exited after {exitedAfter.TotalSeconds:0.0} s");
+
+            var deadline = DateTime.UtcNow.AddSeconds(120);
+            while (clients.Sum(c => c.Updates.Values.Count(u => u.Any(x => x.IsTerminal))) < ids.Count && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(250, Ct);
+            }
+            await Task.Delay(1000, Ct); // a late duplicate would show up here
+            foreach (var client in clients)
+            {
+                ledger.Observe(client);
+            }
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+
+        Assert.True(exitedAfter < WorkerGracePeriod, $"the worker took {exitedAfter.TotalSeconds:0.0} s to exit after SIGTERM; Kubernetes kills it at {WorkerGracePeriod.TotalSeconds} s");
+        var report = ledger.Tally();
+        TestContext.Current.TestOutputHelper?.WriteLine(report.ToString());
+        Assert.Equal(160, report.Acknowledged);
+        Assert.True(report.Lost == 0, $"{report}; as stored: {await StoredStatesAsync(ledger.LostIds())}");
+        Assert.Equal(0, report.Duplicated);
+        Assert.Equal(160, report.Succeeded);
+        // Finished, not abandoned: the batches the worker had started ended there (a kill -9 would have them run again,
+        // attempt 2); the jobs it held and had not started went back to the queue without an attempt counted.
+        var rerun = ledger.Finals().Where(r => r.Attempts != 1).Select(r => $"{r.Id}: {r.Attempts} attempts").ToList();
+        Assert.True(rerun.Count == 0, $"jobs run more than once: {string.Join(", ", rerun)}");
+        // The AppHost starts it again (exited by itself: Kubernetes' restartPolicy Always, a Deployment's new pod).
+        await system.Aspire.WaitUntilAsync(m => m.Restarts("worker", 1) > restartsBefore, TimeSpan.FromSeconds(90), Ct);
+        await system.Aspire.WaitForHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
+    }
+
+    /// <summary>Whether a process still runs (a zombie its parent has not reaped yet has exited).</summary>
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].FirstOrDefault() is not ('Z' or 'X');
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>What Redis holds for jobs a run lost: the state (and attempts) each was stored in, or that it is gone.</summary>
     private async Task<string> StoredStatesAsync(IReadOnlyList<string> ids)
     {
