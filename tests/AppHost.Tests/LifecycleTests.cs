@@ -85,14 +85,43 @@ public sealed class LifecycleTests(LifecycleRuns runs) : IClassFixture<Lifecycle
     }
 
     [Fact]
-    public async Task Disposing_the_testing_application_stops_every_process()
+    public async Task Graph_on_the_azure_bucket_serves_a_seeded_model_and_disposing_the_testing_application_stops_every_process()
     {
         var run = runs.ForDisposal.Run;
         var system = await runs.ForDisposal.System;
         List<int> pids;
         try
         {
+            // The graph with `--bucket azure`: the services were given an Azure Storage connection string to azurite, which the
+            // AppHost seeded; ModelSync validated the version from it, the worker loaded it, and a job through the gateway is
+            // answered by that version.
+            var connection = await system.GetConnectionStringAsync("models");
+            Assert.Contains("BlobEndpoint=http://127.0.0.1:", connection, StringComparison.Ordinal);
+            using var http = new HttpClient { BaseAddress = system.GetEndpoint("gateway"), Timeout = TimeSpan.FromSeconds(30) };
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", runs.ForDisposal.ApiKey);
+            var image = await File.ReadAllBytesAsync(Path.Combine(Projects.RepositoryInfo.Root, "tests", "Engine.Tests", "Fixtures", "Ocr", "line-001.png"), Ct);
+            var servedBy = DateTime.UtcNow.AddSeconds(90);
+            System.Text.Json.JsonElement job;
+            while (true)
+            {
+                using var response = await http.PostAsync("/v1/models/ocr-cls/predict", new ByteArrayContent(image), Ct);
+                var body = await response.Content.ReadAsStringAsync(Ct);
+                // Until a worker reports the model ready the gateway may not know it yet (404) or refuse it (503).
+                if (response.StatusCode is System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.ServiceUnavailable && DateTime.UtcNow < servedBy)
+                {
+                    await Task.Delay(500, Ct);
+                    continue;
+                }
+                Assert.True(response.StatusCode == System.Net.HttpStatusCode.OK, $"{(int)response.StatusCode}: {body}");
+                job = System.Text.Json.JsonDocument.Parse(body).RootElement.Clone();
+                break;
+            }
+            Assert.Equal("succeeded", job.GetProperty("status").GetString());
+            Assert.Equal(1, job.GetProperty("version").GetInt32());
+            Assert.True(job.GetProperty("output").GetProperty("labels").GetArrayLength() > 0, job.GetRawText());
+
             pids = ChildProcesses.WithMarker(run);
+            Assert.Contains(pids, pid => ChildProcesses.CommandLine(pid).Contains("azurite", StringComparison.Ordinal));
             Assert.Contains(system.Replica("messaging").Pid!.Value, pids);
             Assert.Contains(pids, pid => ChildProcesses.CommandLine(pid).Contains("epmd", StringComparison.Ordinal));
             Assert.Contains(system.Replica("cache").Pid!.Value, ChildProcesses.Alive());
