@@ -99,8 +99,11 @@ public sealed class LimitsTests(SystemFixture system)
         await PutLimitsAsync(admin, account.AccountId, new { maxUnfinishedJobs = 2 });
         using var onA = AccountsTests.Authorized(system.Gateway(0), account.ApiKey);
         using var onB = AccountsTests.Authorized(system.Gateway(1), account.ApiKey);
-        // Whole pages through the OCR pipeline: each takes long enough that the next submits find both still unfinished.
+        // Whole pages through the OCR pipeline: each takes long enough that the next submits find both still unfinished
+        // (a quarter of a second or more). The hub connects first, so its refusal comes within milliseconds of the others:
+        // connecting after the two submits, it once found the first page done already.
         var page = Fixtures.Bytes("page-1.png");
+        await using var hub = await InferenceClient.ConnectAsync(system.Gateway(1), apiKey: account.ApiKey);
 
         var first = await SubmitAsync(onA, "ocr", page);
         var second = await SubmitAsync(onB, "ocr", page);
@@ -116,11 +119,8 @@ public sealed class LimitsTests(SystemFixture system)
         {
             Assert.Equal(HttpStatusCode.TooManyRequests, fourth.StatusCode);
         }
-        await using (var hub = await InferenceClient.ConnectAsync(system.Gateway(1), apiKey: account.ApiKey))
-        {
-            var error = await Assert.ThrowsAnyAsync<Exception>(() => hub.SubmitAsync("ocr-cls", Fixtures.Bytes("line-012.png")));
-            Assert.Equal("rate_limited", HubErrors.Code(error));
-        }
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => hub.SubmitAsync("ocr-cls", Fixtures.Bytes("line-012.png")));
+        Assert.Equal("rate_limited", HubErrors.Code(error));
 
         // A job that finishes frees its place: after both, the account submits again.
         Assert.Equal(JobStatus.Succeeded, (await Http.WaitTerminalAsync(onA, first)).Status);

@@ -19,53 +19,16 @@ public sealed class ReliabilityTests(SystemFixture system)
         // An earlier test may have had a worker replaced (the hang test): start from every worker serving.
         await system.Aspire.WaitForHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
         var restartsBefore = system.Aspire.Restarts("worker", 0);
-        var ledger = new JobLedger();
-        var clients = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => InferenceClient.ConnectAsync(system.Gateway(i % 2))));
-        try
+        var ledger = await BacklogThroughAsync(() =>
         {
-            var image = Fixtures.Bytes("line-020.png");
-            var ids = new List<string>();
-            foreach (var client in clients)
-            {
-                for (var i = 0; i < 40; i++)
-                {
-                    var id = await client.SubmitAsync("ocr-rec", image);
-                    ledger.Acknowledged(id);
-                    ids.Add(id);
-                }
-            }
-            // Let the workers get into the backlog, then kill one without warning.
-            await Task.Delay(700, Ct);
+            // Into the backlog: kill one worker without warning.
             var victim = system.Aspire.Replica("worker", 0);
             Assert.True(victim.IsRunning);
             System.Diagnostics.Process.GetProcessById(victim.ServicePid!.Value).Kill();
-
-            var deadline = DateTime.UtcNow.AddSeconds(120);
-            while (clients.Sum(c => c.Updates.Values.Count(u => u.Any(x => x.IsTerminal))) < ids.Count && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(250, Ct);
-            }
-            await Task.Delay(1000, Ct); // a late duplicate would show up here
-            foreach (var client in clients)
-            {
-                ledger.Observe(client);
-            }
-        }
-        finally
-        {
-            foreach (var client in clients)
-            {
-                await client.DisposeAsync();
-            }
-            await system.Aspire.WaitForHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
-        }
-
-        var report = ledger.Tally();
-        TestContext.Current.TestOutputHelper?.WriteLine(report.ToString());
-        Assert.Equal(160, report.Acknowledged);
-        Assert.True(report.Lost == 0, $"{report}; as stored: {await StoredStatesAsync(ledger.LostIds())}");
-        Assert.Equal(0, report.Duplicated);
-        Assert.Equal(160, report.Succeeded);
+            return Task.CompletedTask;
+        });
+        await system.Aspire.WaitForHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
+        await AssertEverySucceededOnceAsync(ledger);
         // The AppHost's restart policy starts the killed worker again.
         await system.Aspire.WaitUntilAsync(m => m.Restarts("worker", 0) > restartsBefore, TimeSpan.FromSeconds(90), Ct);
     }
@@ -80,23 +43,10 @@ public sealed class ReliabilityTests(SystemFixture system)
         // period. The worker stops consuming, finishes the batches in hand and lets the broker requeue the jobs it holds.
         await system.Aspire.WaitForHealthyAsync("worker", TimeSpan.FromSeconds(90), Ct);
         var restartsBefore = system.Aspire.Restarts("worker", 1);
-        var ledger = new JobLedger();
-        var clients = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => InferenceClient.ConnectAsync(system.Gateway(i % 2))));
-        TimeSpan exitedAfter;
-        try
+        var exitedAfter = TimeSpan.Zero;
+        var ledger = await BacklogThroughAsync(async () =>
         {
-            var image = Fixtures.Bytes("line-020.png");
-            var ids = new List<string>();
-            foreach (var client in clients)
-            {
-                for (var i = 0; i < 40; i++)
-                {
-                    var id = await client.SubmitAsync("ocr-rec", image);
-                    ledger.Acknowledged(id);
-                    ids.Add(id);
-                }
-            }
-            await Task.Delay(700, Ct); // both workers deep in the backlog, batches in hand and jobs prefetched
+            // Both workers deep in the backlog, batches in hand and jobs prefetched: SIGTERM to one.
             var victim = system.Aspire.Replica("worker", 1);
             Assert.True(victim.IsRunning);
             var pid = victim.ServicePid!.Value;
@@ -111,33 +61,10 @@ public sealed class ReliabilityTests(SystemFixture system)
             }
             exitedAfter = watch.Elapsed;
             TestContext.Current.TestOutputHelper?.WriteLine($"SIGTERM → the worker exited after {exitedAfter.TotalSeconds:0.0} s");
-
-            var deadline = DateTime.UtcNow.AddSeconds(120);
-            while (clients.Sum(c => c.Updates.Values.Count(u => u.Any(x => x.IsTerminal))) < ids.Count && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(250, Ct);
-            }
-            await Task.Delay(1000, Ct); // a late duplicate would show up here
-            foreach (var client in clients)
-            {
-                ledger.Observe(client);
-            }
-        }
-        finally
-        {
-            foreach (var client in clients)
-            {
-                await client.DisposeAsync();
-            }
-        }
+        });
 
         Assert.True(exitedAfter < WorkerGracePeriod, $"the worker took {exitedAfter.TotalSeconds:0.0} s to exit after SIGTERM; Kubernetes kills it at {WorkerGracePeriod.TotalSeconds} s");
-        var report = ledger.Tally();
-        TestContext.Current.TestOutputHelper?.WriteLine(report.ToString());
-        Assert.Equal(160, report.Acknowledged);
-        Assert.True(report.Lost == 0, $"{report}; as stored: {await StoredStatesAsync(ledger.LostIds())}");
-        Assert.Equal(0, report.Duplicated);
-        Assert.Equal(160, report.Succeeded);
+        await AssertEverySucceededOnceAsync(ledger);
         // Finished, not abandoned: the batches the worker had started ended there (a kill -9 would have them run again,
         // attempt 2); the jobs it held and had not started went back to the queue without an attempt counted.
         var rerun = ledger.Finals().Where(r => r.Attempts != 1).Select(r => $"{r.Id}: {r.Attempts} attempts").ToList();
@@ -159,6 +86,59 @@ public sealed class ReliabilityTests(SystemFixture system)
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// 160 <c>ocr-rec</c> jobs from 4 clients over both gateways; 700 ms in, with the workers in the backlog, the
+    /// <paramref name="fault"/>; then up to 120 s for every job to end, and 1 s more for a late duplicate. Returns what
+    /// the clients received.
+    /// </summary>
+    private async Task<JobLedger> BacklogThroughAsync(Func<Task> fault)
+    {
+        var ledger = new JobLedger();
+        var clients = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => InferenceClient.ConnectAsync(system.Gateway(i % 2))));
+        try
+        {
+            var image = Fixtures.Bytes("line-020.png");
+            foreach (var client in clients)
+            {
+                for (var i = 0; i < 40; i++)
+                {
+                    ledger.Acknowledged(await client.SubmitAsync("ocr-rec", image));
+                }
+            }
+            await Task.Delay(700, Ct);
+            await fault();
+            var deadline = DateTime.UtcNow.AddSeconds(120);
+            while (clients.Sum(c => c.Updates.Values.Count(u => u.Any(x => x.IsTerminal))) < ledger.Ids.Count && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(250, Ct);
+            }
+            await Task.Delay(1000, Ct); // a late duplicate would show up here
+            foreach (var client in clients)
+            {
+                ledger.Observe(client);
+            }
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+        return ledger;
+    }
+
+    /// <summary>All 160 acknowledged jobs succeeded, each pushed once; lost ones are named with their stored state.</summary>
+    private async Task AssertEverySucceededOnceAsync(JobLedger ledger)
+    {
+        var report = ledger.Tally();
+        TestContext.Current.TestOutputHelper?.WriteLine(report.ToString());
+        Assert.Equal(160, report.Acknowledged);
+        Assert.True(report.Lost == 0, $"{report}; as stored: {await StoredStatesAsync(ledger.LostIds())}");
+        Assert.Equal(0, report.Duplicated);
+        Assert.Equal(160, report.Succeeded);
     }
 
     /// <summary>What Redis holds for jobs a run lost: the state (and attempts) each was stored in, or that it is gone.</summary>
