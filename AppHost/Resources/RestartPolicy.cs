@@ -204,9 +204,10 @@ internal sealed class RestartPolicyService(
         }
         replica.Restarting = true;
         var restarts = Interlocked.Increment(ref replica.Restarts);
-        // Back off 1, 2, 4 … 30 s while a replica keeps failing soon after it starts (Kubernetes' CrashLoopBackOff).
+        // At once after an orderly exit or a replica's first failure in a while; then back off 1, 2, 4 … 30 s while it keeps
+        // failing soon after it starts (Kubernetes' CrashLoopBackOff). (Until 2026-12-03 even a drained worker waited 1 s.)
         replica.CrashLoop = orderly || DateTimeOffset.UtcNow - replica.RunningSince > StableRun ? 0 : replica.CrashLoop + 1;
-        var delay = TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, Math.Max(0, replica.CrashLoop - 1))));
+        var delay = replica.CrashLoop == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, replica.CrashLoop - 1)));
         var message = $"{replica.Id} (pid {replica.Pid}) {reason}: restarting it (restart {restarts})";
         log.LogWarning("{Message}", message);
         resourceLogs.GetLogger(replica.Id).LogWarning("{Message}", message);

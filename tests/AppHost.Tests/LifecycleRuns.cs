@@ -20,7 +20,7 @@ public sealed record StartedSystem(string Run, Task<AspireSystem> System, string
 /// belongs to one test, which waits for it to be up, stops it its own way and checks what that run left.
 /// (A filtered run of one of these tests starts all four.)
 /// </summary>
-public sealed class LifecycleRuns : IAsyncLifetime
+public sealed class LifecycleRuns(SystemFixture system) : IAsyncLifetime
 {
     /// <summary>How long a test waits for its run to be up: the four starts share the machine, and the first test waits for them all.</summary>
     public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(300);
@@ -35,6 +35,8 @@ public sealed class LifecycleRuns : IAsyncLifetime
 
     public ValueTask InitializeAsync()
     {
+        // These tests run last (LifecycleLast): no test needs the assembly's shared graph any more.
+        _ = system.StopAsync();
         DotnetRun = Start(AppHostProcess.DotnetRun);
         // One worker each: what these two prove (every process of the run stops) does not need the second, and each
         // worker's start loads the models (CPU the four overlapped starts share).

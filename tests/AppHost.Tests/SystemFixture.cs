@@ -43,7 +43,22 @@ public sealed class SystemFixture : IAsyncLifetime
             TimeSpan.FromSeconds(120), TestContext.Current.CancellationToken);
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Stops the shared graph (once; later calls return the same task). <see cref="LifecycleRuns"/> calls it as the lifecycle
+    /// tests begin, after every test that uses this graph: its stop then overlaps their four AppHost starts instead of adding
+    /// ~13 s at the end, and the idle graph no longer shares the cores with those starts.
+    /// </summary>
+    public Task StopAsync()
+    {
+        lock (Bucket)
+        {
+            return _stopped ??= Task.Run(StopCoreAsync);
+        }
+    }
+
+    private Task? _stopped;
+
+    private async Task StopCoreAsync()
     {
         if (Aspire is not null)
         {
@@ -52,4 +67,6 @@ public sealed class SystemFixture : IAsyncLifetime
         }
         Directory.Delete(Bucket, recursive: true);
     }
+
+    public async ValueTask DisposeAsync() => await StopAsync();
 }

@@ -9,6 +9,7 @@ using TestSupport;
 // collection of its own, beside the shared system's. The suite took 14:36, but three timing-sensitive tests failed under
 // that load: the overload test measured 36 jobs/s of capacity where 150-200 is usual, the S3 rollout outlasted its 60 s.)
 [assembly: CollectionBehavior(DisableTestParallelization = true)]
+[assembly: TestCollectionOrderer(typeof(Integration.Tests.S3First))]
 
 namespace Integration.Tests;
 
@@ -118,6 +119,8 @@ public sealed class SystemFixture : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
+        // Begun when its test class ended (or now, if it never ran); a failed start was reported by that class.
+        await S3SystemFixture.StopAsync();
         if (Aspire is not null)
         {
             Aspire.WriteConsoleLogs(Path.Combine(Projects.RepositoryInfo.Root, "artifacts", "logs", "integration"));
