@@ -17,6 +17,7 @@ builder.AddRabbitMQClient("messaging", configureConnectionFactory: RabbitMQDefau
 builder.AddModelBucket("models");      // ModelSync/Bucket/ModelBucketExtensions.cs
 builder.AddModelWatch();               // ModelSync/Models/ModelWatchExtensions.cs
 builder.AddRollouts();                 // ModelSync/Rollout/RolloutCoordinator.cs
+builder.Services.AddSingleton<JobQueueDepth>(); // ModelSync/Admin/JobQueueDepth.cs: the admin API's queue lengths
 
 var app = builder.Build();
 app.MapDefaultEndpoints();

@@ -15,15 +15,18 @@ log="artifacts/test-output.txt"
 # - the two that start whole systems (RabbitMQ, Redis, PostgreSQL, services), one after the other: on 2 cores they
 #   should not compete, and their timing-sensitive scenarios (overload, rates, restarts) are measured alone;
 # - beside the first of them, the unit-test assemblies, while AppHost.Tests starts its shared graph and runs its tests
-#   (its four overlapped AppHost starts come last). The graph on the Azure bucket, once ModelSync.Tests' own run 45 s
-#   after everything else, is one of those four starts now. Their output is shown when they are done.
+#   (its three overlapped AppHost starts come last; one of them is the graph on the Azure bucket, once ModelSync.Tests'
+#   own run 45 s after everything else). Their output is shown when they are done.
 # Soak and benchmark-style tests run from their own scripts, not in the suite.
+# Release, as the services are deployed: the suite's systems then run our code JIT-optimized (a Debug build's services
+# spend more CPU on the same jobs, and on 2 cores the suite's time is mostly CPU).
+configuration=Release
 set +e
-dotnet build Aspire.Inference.sln -c Debug 2>&1 | tee "$log"
+dotnet build Aspire.Inference.sln -c "$configuration" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 if [[ $status -eq 0 ]]; then
   run_tests() { # project, results folder
-    dotnet test "tests/$1" -c Debug --no-build --filter "Category!=Soak" --blame-hang-timeout 8m \
+    dotnet test "tests/$1" -c "$configuration" --no-build --filter "Category!=Soak" --blame-hang-timeout 8m \
       --logger trx --results-directory "artifacts/TestResults/$2"
   }
   side_log="artifacts/test-output-side.txt"

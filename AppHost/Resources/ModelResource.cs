@@ -137,6 +137,8 @@ internal sealed class ModelStatusPublisher(
                     $"{s.Key}: {(s.Value is { } v ? $"v{v}" : "not serving")}"))),
                 new("model.rollout", rollout is null ? "none"
                     : $"{rollout.State} v{rollout.From?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "–"} → v{rollout.To}, {rollout.Done.Count} worker(s) done{(rollout.Message is { } m ? $": {m}" : "")}"),
+                // What KEDA scales the workers on in a deployment: the queue's ready and unacknowledged jobs.
+                new("model.queue", model.Queue is { } q ? $"{q.Length} ({q.Ready} ready, {q.Unacknowledged} at workers)" : "unknown"),
             ]),
         };
     }

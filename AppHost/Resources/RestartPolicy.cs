@@ -220,11 +220,22 @@ internal sealed class RestartPolicyService(
                 replica.Restarting = false;
                 return;
             }
-            var result = await commands.ExecuteCommandAsync(replica.Id, command, stoppingToken);
-            if (!result.Success)
+            // A command can be refused while DCP is still settling the replica's end: try again, 1, 2, 4, 8 s apart.
+            for (var attempt = 1; ; attempt++)
             {
-                replica.Restarting = false;
-                log.LogError("Could not restart {Replica}: {Message}", replica.Id, result.Message);
+                var result = await commands.ExecuteCommandAsync(replica.Id, command, stoppingToken);
+                if (result.Success)
+                {
+                    return;
+                }
+                if (attempt == 5 || (command == KnownResourceCommands.StartCommand && replica.State is not ("Finished" or "Exited" or "FailedToStart")))
+                {
+                    replica.Restarting = false;
+                    log.LogError("Could not restart {Replica}: {Message}", replica.Id, result.Message);
+                    return;
+                }
+                log.LogWarning("Restarting {Replica} was refused ({Message}); trying again", replica.Id, result.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1 << (attempt - 1)), stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

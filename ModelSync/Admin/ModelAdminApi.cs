@@ -23,13 +23,18 @@ public static class ModelAdminApi
         return app;
     }
 
-    private static async Task<Ok<AdminModel[]>> ListModels(ModelStateStore store)
+    private static async Task<Ok<AdminModel[]>> ListModels(ModelStateStore store, JobQueueDepth queues, CancellationToken cancellationToken)
     {
         var workers = await store.ListWorkersAsync();
         var models = new List<AdminModel>();
         foreach (var name in await store.ListModelsAsync())
         {
-            models.Add(await DescribeAsync(store, name, workers));
+            // Ready (RabbitMQ) + held by live workers (their heartbeats): the count KEDA's scaler reads from the management API.
+            var ready = await queues.ReadyAsync(name, cancellationToken);
+            models.Add(await DescribeAsync(store, name, workers) with
+            {
+                Queue = ready is { } r ? new ModelQueue(r, workers.Sum(w => w.Held?.GetValueOrDefault(name) ?? 0)) : null,
+            });
         }
 
         return TypedResults.Ok(models.ToArray());

@@ -13,7 +13,7 @@ namespace ModelSync.Models;
 /// <param name="Fallbacks">Per model, why the worker serves another version than it was told to (that one could not be fetched).</param>
 public sealed record WorkerView(
     string Instance, long Pid, bool Ready, IReadOnlyDictionary<string, int> Models, IReadOnlyList<string> Serves,
-    IReadOnlyDictionary<string, string>? Fallbacks = null)
+    IReadOnlyDictionary<string, string>? Fallbacks = null, IReadOnlyDictionary<string, long>? Held = null)
 {
     /// <summary>Whether this worker is expected to run <paramref name="model"/>.</summary>
     public bool Hosts(string model) => Serves.Count == 0 ? true : Serves.Contains(model, StringComparer.Ordinal);
@@ -111,15 +111,8 @@ public sealed class ModelStateStore(IConnectionMultiplexer redis)
         foreach (var fields in await WorkerHeartbeats.ReadLiveAsync(Db))
         {
             var instance = fields["instance"]!;
-            var models = new Dictionary<string, int>(StringComparer.Ordinal);
-            foreach (var entry in (fields.GetValueOrDefault("models") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
-            {
-                var colon = entry.LastIndexOf(':');
-                if (colon > 0 && int.TryParse(entry[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var version))
-                {
-                    models[entry[..colon]] = version;
-                }
-            }
+            var models = ParseCounts(fields.GetValueOrDefault("models"))
+                .Where(m => m.Value <= int.MaxValue).ToDictionary(m => m.Key, m => (int)m.Value, StringComparer.Ordinal);
 
             workers.Add(new WorkerView(
                 instance,
@@ -127,10 +120,26 @@ public sealed class ModelStateStore(IConnectionMultiplexer redis)
                 fields.GetValueOrDefault("ready") == "1",
                 models,
                 (fields.GetValueOrDefault("serves") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries),
-                ParseFallbacks(fields.GetValueOrDefault("fallbacks"))));
+                ParseFallbacks(fields.GetValueOrDefault("fallbacks")),
+                ParseCounts(fields.GetValueOrDefault("held"))));
         }
 
         return workers;
+    }
+
+    /// <summary>"model:number,…" as a worker's heartbeat writes its models' versions and its held jobs.</summary>
+    private static Dictionary<string, long> ParseCounts(string? field)
+    {
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var entry in (field ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var colon = entry.LastIndexOf(':');
+            if (colon > 0 && long.TryParse(entry[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var count))
+            {
+                counts[entry[..colon]] = count;
+            }
+        }
+        return counts;
     }
 
     private static IReadOnlyDictionary<string, string>? ParseFallbacks(string? json)

@@ -50,6 +50,8 @@ public sealed partial class WorkerHeartbeat(
                     // model → why another version than the desired one is served: read by ModelSync's admin API.
                     new HashEntry("fallbacks", models.Fallbacks.Count == 0 ? "" : System.Text.Json.JsonSerializer.Serialize(models.Fallbacks)),
                     new HashEntry("inFlight", stats.InFlight),
+                    // model → jobs delivered to this worker and not yet acknowledged: ModelSync's queue length per model.
+                    new HashEntry("held", string.Join(",", consumer.Held.Select(h => $"{h.Model}:{h.Held}"))),
                     new HashEntry("batches", stats.Batches),
                     new HashEntry("jobs", stats.Jobs),
                     new HashEntry("succeeded", stats.Succeeded),
@@ -76,6 +78,9 @@ public sealed partial class WorkerHeartbeat(
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        // No more deliveries first: once the heartbeat is gone the gateways count this worker out (a test that stops the
+        // workers and then fills a queue relies on it; a job delivered in between would be drained, not queued).
+        await consumer.StopConsumingAsync(cancellationToken);
         await base.StopAsync(cancellationToken);
         try
         {

@@ -35,6 +35,24 @@ public sealed partial class JobConsumer(
 
     public bool IsConsuming { get; private set; }
 
+    private readonly List<(string Model, ModelBatcher Batcher)> _models = [];
+
+    /// <summary>
+    /// Per model, the jobs this worker holds: delivered by RabbitMQ and not yet acknowledged (prefetched, batching or
+    /// running). ModelSync adds them to the queue's ready count, which is what KEDA's RabbitMQ scaler reads (ready +
+    /// unacknowledged) from the management API.
+    /// </summary>
+    public IEnumerable<(string Model, long Held)> Held
+    {
+        get
+        {
+            lock (_models)
+            {
+                return [.. _models.Select(m => (m.Model, m.Batcher.Pending))];
+            }
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield(); // load models off the host's start-up path
@@ -54,6 +72,10 @@ public sealed partial class JobConsumer(
         {
             var batcher = new ModelBatcher(runner, store, stats, metrics, computeGate, time, loggers.CreateLogger<ModelBatcher>());
             metrics.ObservePending(runner.Model, () => batcher.Pending);
+            lock (_models)
+            {
+                _models.Add((runner.Model, batcher));
+            }
             _batchers.Add(Task.Run(() => batcher.RunAsync(_stopBatching.Token), CancellationToken.None));
             var channel = await connection.CreateChannelAsync(cancellationToken: stoppingToken);
             // The batches in flight, and one more batch waiting: the next batch can be full when a slot frees up.
@@ -80,10 +102,26 @@ public sealed partial class JobConsumer(
         LogConsuming(string.Join(", ", models.Runners.Select(r => $"{r.Model} v{r.Version}")));
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    private readonly Lock _stopGate = new();
+    private Task? _stoppedConsuming;
+
+    /// <summary>
+    /// Cancels every consumer (once; later calls wait for the same): RabbitMQ delivers this worker no further job. The
+    /// heartbeat calls it before it removes this worker's heartbeat, so a worker the gateways no longer list as serving
+    /// takes no more jobs either (the heartbeat stops first, being registered after this service).
+    /// </summary>
+    public Task StopConsumingAsync(CancellationToken cancellationToken)
+    {
+        lock (_stopGate)
+        {
+            return _stoppedConsuming ??= CancelConsumersAsync(cancellationToken);
+        }
+    }
+
+    private async Task CancelConsumersAsync(CancellationToken cancellationToken)
     {
         IsConsuming = false;
-        foreach (var (channel, tag) in _consumers)
+        foreach (var (channel, tag) in _consumers.ToArray())
         {
             try
             {
@@ -94,6 +132,11 @@ public sealed partial class JobConsumer(
                 // Channel already gone: the broker requeued its jobs.
             }
         }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await StopConsumingAsync(cancellationToken);
         await _stopBatching.CancelAsync();
         await Task.WhenAll(_batchers).WaitAsync(TimeSpan.FromSeconds(15), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
         foreach (var (channel, _) in _consumers)

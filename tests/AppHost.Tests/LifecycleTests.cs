@@ -66,12 +66,40 @@ public sealed class LifecycleTests(LifecycleRuns runs) : IClassFixture<Lifecycle
     }
 
     [Fact]
-    public async Task After_the_apphost_is_killed_dcp_stops_every_resource_within_30_seconds()
+    public async Task Graph_on_the_azure_bucket_serves_a_seeded_model_and_after_its_apphost_is_killed_dcp_stops_every_resource_within_30_seconds()
     {
         var run = runs.ForKill.Run;
         await using var apphost = runs.ForKill.AppHost;
-        await apphost.WaitForLineAsync("Gateway ready: ", LifecycleRuns.StartTimeout);
+        var gateway = AppHostProcess.UrlAfter(await apphost.WaitForLineAsync("Gateway ready: ", LifecycleRuns.StartTimeout), "Gateway ready: ");
+
+        // The graph with `--bucket azure`: the services were given an Azure Storage connection string to azurite, which the
+        // AppHost seeded; ModelSync validated the version from it, the worker loaded it, and a job through the gateway is
+        // answered by that version.
+        using var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", runs.ApiKey);
+        var image = await File.ReadAllBytesAsync(Path.Combine(Projects.RepositoryInfo.Root, "tests", "Engine.Tests", "Fixtures", "Ocr", "line-001.png"), Ct);
+        var servedBy = DateTime.UtcNow.AddSeconds(90);
+        System.Text.Json.JsonElement job;
+        while (true)
+        {
+            using var response = await http.PostAsync("/v1/models/ocr-cls/predict", new ByteArrayContent(image), Ct);
+            var body = await response.Content.ReadAsStringAsync(Ct);
+            // Until a worker reports the model ready the gateway may not know it yet (404) or refuse it (503).
+            if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.ServiceUnavailable && DateTime.UtcNow < servedBy)
+            {
+                await Task.Delay(500, Ct);
+                continue;
+            }
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {body}");
+            job = System.Text.Json.JsonDocument.Parse(body).RootElement.Clone();
+            break;
+        }
+        Assert.Equal("succeeded", job.GetProperty("status").GetString());
+        Assert.Equal(1, job.GetProperty("version").GetInt32());
+        Assert.True(job.GetProperty("output").GetProperty("labels").GetArrayLength() > 0, job.GetRawText());
         var processes = ChildProcesses.WithMarker(run);
+        Assert.Contains(processes, pid => ChildProcesses.CommandLine(pid).Contains("azurite", StringComparison.Ordinal));
+        Assert.Contains(processes, pid => ChildProcesses.CommandLine(pid).Contains("epmd", StringComparison.Ordinal));
 
         var killed = Stopwatch.StartNew();
         ChildProcesses.Signal(apphost.AppHostPid, ChildProcesses.SigKill);
@@ -85,61 +113,22 @@ public sealed class LifecycleTests(LifecycleRuns runs) : IClassFixture<Lifecycle
     }
 
     [Fact]
-    public async Task Graph_on_the_azure_bucket_serves_a_seeded_model_and_disposing_the_testing_application_stops_every_process()
+    public async Task Disposing_the_testing_application_stops_every_process_of_its_graph()
     {
-        var run = runs.ForDisposal.Run;
-        var system = await runs.ForDisposal.System;
-        List<int> pids;
-        try
-        {
-            // The graph with `--bucket azure`: the services were given an Azure Storage connection string to azurite, which the
-            // AppHost seeded; ModelSync validated the version from it, the worker loaded it, and a job through the gateway is
-            // answered by that version.
-            var connection = await system.GetConnectionStringAsync("models");
-            Assert.Contains("BlobEndpoint=http://127.0.0.1:", connection, StringComparison.Ordinal);
-            using var http = new HttpClient { BaseAddress = system.GetEndpoint("gateway"), Timeout = TimeSpan.FromSeconds(30) };
-            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", runs.ForDisposal.ApiKey);
-            var image = await File.ReadAllBytesAsync(Path.Combine(Projects.RepositoryInfo.Root, "tests", "Engine.Tests", "Fixtures", "Ocr", "line-001.png"), Ct);
-            var servedBy = DateTime.UtcNow.AddSeconds(90);
-            System.Text.Json.JsonElement job;
-            while (true)
-            {
-                using var response = await http.PostAsync("/v1/models/ocr-cls/predict", new ByteArrayContent(image), Ct);
-                var body = await response.Content.ReadAsStringAsync(Ct);
-                // Until a worker reports the model ready the gateway may not know it yet (404) or refuse it (503).
-                if (response.StatusCode is System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.ServiceUnavailable && DateTime.UtcNow < servedBy)
-                {
-                    await Task.Delay(500, Ct);
-                    continue;
-                }
-                Assert.True(response.StatusCode == System.Net.HttpStatusCode.OK, $"{(int)response.StatusCode}: {body}");
-                job = System.Text.Json.JsonDocument.Parse(body).RootElement.Clone();
-                break;
-            }
-            Assert.Equal("succeeded", job.GetProperty("status").GetString());
-            Assert.Equal(1, job.GetProperty("version").GetInt32());
-            Assert.True(job.GetProperty("output").GetProperty("labels").GetArrayLength() > 0, job.GetRawText());
-
-            pids = ChildProcesses.WithMarker(run);
-            Assert.Contains(pids, pid => ChildProcesses.CommandLine(pid).Contains("azurite", StringComparison.Ordinal));
-            Assert.Contains(system.Replica("messaging").Pid!.Value, pids);
-            Assert.Contains(pids, pid => ChildProcesses.CommandLine(pid).Contains("epmd", StringComparison.Ordinal));
-            Assert.Contains(system.Replica("cache").Pid!.Value, ChildProcesses.Alive());
-        }
-        finally
-        {
-            await system.DisposeAsync();
-        }
-        var cache = system.Replica("cache").Pid!.Value;
+        // The assembly's shared graph (Aspire.Hosting.Testing), whose dispose began as this class started.
+        var shared = runs.Shared;
+        Assert.True(shared.Processes.Count(p => p.CommandLine.Contains("Worker", StringComparison.Ordinal)) >= 2,
+            $"expected the graph's two workers among its processes: {string.Join(", ", shared.Processes.Select(p => p.CommandLine))}");
+        await shared.Stop.WaitAsync(TimeSpan.FromSeconds(120), Ct);
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        while ((ChildProcesses.WithMarker(run).Count > 0 || ChildProcesses.IsAlive(cache)) && DateTime.UtcNow < deadline)
+        while ((ChildProcesses.WithMarker(shared.Run).Count > 0 || ChildProcesses.IsAlive(shared.CachePid)) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(200, Ct);
         }
-        Assert.Empty(ChildProcesses.WithMarker(run));
-        Assert.False(ChildProcesses.IsAlive(cache), "redis-server outlived the application");
-        Assert.All(pids, pid => Assert.False(ChildProcesses.IsAlive(pid), $"pid {pid} outlived the application"));
-        Assert.False(Directory.Exists(run));
+        Assert.Empty(ChildProcesses.WithMarker(shared.Run).Select(ChildProcesses.CommandLine));
+        Assert.False(ChildProcesses.IsAlive(shared.CachePid), "redis-server outlived the application");
+        Assert.All(shared.Processes, p => Assert.False(ChildProcesses.IsAlive(p.Pid), $"pid {p.Pid} ({p.CommandLine}) outlived the application"));
+        Assert.False(Directory.Exists(shared.Run));
     }
 
     [Fact]

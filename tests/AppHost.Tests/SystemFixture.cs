@@ -45,7 +45,7 @@ public sealed class SystemFixture : IAsyncLifetime
 
     /// <summary>
     /// Stops the shared graph (once; later calls return the same task). <see cref="LifecycleRuns"/> calls it as the lifecycle
-    /// tests begin, after every test that uses this graph: its stop then overlaps their four AppHost starts instead of adding
+    /// tests begin, after every test that uses this graph: its stop then overlaps their three AppHost starts instead of adding
     /// ~13 s at the end, and the idle graph no longer shares the cores with those starts.
     /// </summary>
     public Task StopAsync()

@@ -208,6 +208,7 @@ public sealed class FlowTests(SystemFixture system)
         var image = Fixtures.Bytes("line-010.png");
         var accepted = new ConcurrentBag<string>();
         HttpResponseMessage? refused = null;
+        AdminQueue? queued = null;
         await StopWorkersAsync();
         try
         {
@@ -237,9 +238,14 @@ public sealed class FlowTests(SystemFixture system)
         }
         finally
         {
+            // With no worker, every accepted job is ready in the queue: the autoscaling signal (ready + unacknowledged, what
+            // KEDA's RabbitMQ scaler reads) as ModelSync's admin API and the model's dashboard resource show it.
+            using var admin = ModelAdmin.CreateClient(system);
+            queued = (await ModelAdmin.WaitForAsync(admin, m => m.Queue?.Ready == accepted.Count, "ocr-cls", TimeSpan.FromSeconds(10))).Queue;
             await StartWorkersAsync();
         }
 
+        Assert.Equal(new AdminQueue(accepted.Count, 0, accepted.Count), queued);
         Assert.NotNull(refused);
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
         Assert.True(refused.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
@@ -250,6 +256,10 @@ public sealed class FlowTests(SystemFixture system)
         foreach (var id in accepted)
         {
             Assert.Equal(JobStatus.Succeeded, (await Http.WaitTerminalAsync(http, id, 120)).Status);
+        }
+        using (var admin = ModelAdmin.CreateClient(system))
+        {
+            await ModelAdmin.WaitForAsync(admin, m => m.Queue is { Length: 0 }, "ocr-cls", TimeSpan.FromSeconds(10));
         }
         var growthMb = (RssKb(gatewayPid) - rssBefore) / 1024.0;
         TestContext.Current.TestOutputHelper?.WriteLine($"gateway RSS growth over the flood: {growthMb:0.0} MB");

@@ -65,7 +65,11 @@ public sealed record AdminModel(
     Dictionary<string, int?> Serving,
     AdminRollout? Rollout,
     AdminRollout[] History,
-    Dictionary<string, string>? Fallbacks = null);
+    Dictionary<string, string>? Fallbacks = null,
+    AdminQueue? Queue = null);
+
+/// <summary>The model's job queue: ready in RabbitMQ, held by workers, and their sum (what KEDA's scaler counts).</summary>
+public sealed record AdminQueue(long Ready, long Unacknowledged, long Length);
 
 public sealed record AdminVersion(string State, string? Reason, DateTimeOffset? RemovedAt = null);
 

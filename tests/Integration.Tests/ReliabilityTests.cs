@@ -449,6 +449,11 @@ public sealed class ReliabilityTests(SystemFixture system)
         Assert.Equal(JobErrorCodes.DeadlineExceeded, final.Error!.Code);
         Assert.NotNull(final.StartedAt); // it was running, not waiting
         Assert.True(toldAfter < TimeSpan.FromSeconds(3 + 4), $"told after {toldAfter.TotalSeconds:0.0} s");
+        // Still held by the hung worker, unacknowledged: the queue length KEDA's scaler reads (ready + unacknowledged)
+        // counts it, and so do ModelSync's admin API and the model's dashboard resource, from the worker's heartbeat.
+        using var admin = ModelAdmin.CreateClient(system);
+        var held = await ModelAdmin.WaitForAsync(admin, m => m.Queue is { Unacknowledged: 1 }, "hanging", TimeSpan.FromSeconds(8));
+        Assert.Equal(new AdminQueue(0, 1, 1), held.Queue);
 
         // Other jobs keep being served while one worker hangs (by the other one, or after the replacement).
         var image = Fixtures.Bytes("line-002.png");
@@ -483,6 +488,7 @@ public sealed class ReliabilityTests(SystemFixture system)
         var stored = await response.ReadJobAsync();
         Assert.Equal(JobStatus.Expired, stored.Status);
         Assert.Equal(1, stored.Attempts);
+        await ModelAdmin.WaitForAsync(admin, m => m.Queue is { Length: 0 }, "hanging", TimeSpan.FromSeconds(10));
     }
 
     [Fact]

@@ -129,5 +129,6 @@ public sealed class S3First : Xunit.v3.ITestCollectionOrderer
 {
     public IReadOnlyCollection<TTestCollection> OrderTestCollections<TTestCollection>(IReadOnlyCollection<TTestCollection> testCollections)
         where TTestCollection : Xunit.Sdk.ITestCollection =>
-        [.. testCollections.OrderBy(c => c.TestCollectionDisplayName.Contains(nameof(S3ModelSyncTests), StringComparison.Ordinal) ? 0 : 1)];
+        [.. Xunit.v3.DefaultTestCollectionOrderer.Instance.OrderTestCollections(testCollections)
+            .OrderBy(c => c.TestCollectionDisplayName.Contains(nameof(S3ModelSyncTests), StringComparison.Ordinal) ? 0 : 1)];
 }

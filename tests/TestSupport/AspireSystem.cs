@@ -108,7 +108,6 @@ public sealed class AspireSystem : IAsyncDisposable
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                system.WriteConsoleLogs(Path.Combine(Projects.RepositoryInfo.Root, "artifacts", "logs", "failed-start-" + Path.GetFileName(runDirectory)));
                 throw new TimeoutException($"the graph did not start in {StartTimeout.TotalSeconds:0} s (consoles in artifacts/logs); resources: {system.Describe()}");
             }
             foreach (var resource in system.ResourceNames())
@@ -118,6 +117,8 @@ public sealed class AspireSystem : IAsyncDisposable
         }
         catch
         {
+            // Why a resource never started or a replica never became healthy is in its console.
+            system.WriteConsoleLogs(Path.Combine(Projects.RepositoryInfo.Root, "artifacts", "logs", "failed-start-" + Path.GetFileName(runDirectory)));
             await system.DisposeAsync();
             throw;
         }
@@ -222,7 +223,7 @@ public sealed class AspireSystem : IAsyncDisposable
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                throw new TimeoutException($"{resource} not healthy after {timeout.TotalSeconds:0} s; resources: {Describe()}");
+                throw new TimeoutException($"{resource} not healthy after {timeout.TotalSeconds:0} s (consoles in artifacts/logs); resources: {Describe()}");
             }
         }
     }
