@@ -68,6 +68,20 @@ internal static class ChildProcesses
         }
     }
 
+    /// <summary>The value of <paramref name="name"/> in the environment <paramref name="pid"/> was started with, if set.</summary>
+    public static string? EnvironmentVariable(int pid, string name)
+    {
+        try
+        {
+            var prefix = name + "=";
+            return File.ReadAllText($"/proc/{pid}/environ").Split('\0').FirstOrDefault(e => e.StartsWith(prefix, StringComparison.Ordinal))?[prefix.Length..];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     public static string CommandLine(int pid)
     {
         try

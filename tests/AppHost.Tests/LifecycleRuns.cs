@@ -58,6 +58,9 @@ public sealed class LifecycleRuns(SystemFixture system) : IAsyncLifetime
             ["AppHost__Models"] = Seed,
             ["AppHost__ApiKey"] = ApiKey,
             ["AppHost__ServiceEnvironment__ModelSync__PollInterval"] = "00:00:01",
+            // Its one worker is drained twice under load (a publish, a rollback): while it restarts no worker serves the
+            // model, and on the machine the other starts share that can outlast the gateway's default 30 s grace.
+            ["AppHost__ServiceEnvironment__Gateway__ModelUnavailableGrace"] = "00:02:00",
         }));
         return ValueTask.CompletedTask;
     }

@@ -66,7 +66,7 @@ public sealed class LifecycleTests(LifecycleRuns runs) : IClassFixture<Lifecycle
     }
 
     [Fact]
-    public async Task Graph_on_the_azure_bucket_serves_a_seeded_model_and_after_its_apphost_is_killed_dcp_stops_every_resource_within_30_seconds()
+    public async Task Graph_on_the_azure_bucket_serves_a_seeded_model_publishes_and_rolls_back_under_load_and_after_its_apphost_is_killed_dcp_stops_every_resource_within_30_seconds()
     {
         var run = runs.ForKill.Run;
         await using var apphost = runs.ForKill.AppHost;
@@ -101,6 +101,9 @@ public sealed class LifecycleTests(LifecycleRuns runs) : IClassFixture<Lifecycle
         Assert.Contains(processes, pid => ChildProcesses.CommandLine(pid).Contains("azurite", StringComparison.Ordinal));
         Assert.Contains(processes, pid => ChildProcesses.CommandLine(pid).Contains("epmd", StringComparison.Ordinal));
 
+        await PublishAndRollBackUnderLoadAsync(apphost, http, image,
+            processes.Select(pid => ChildProcesses.EnvironmentVariable(pid, "ConnectionStrings__models")).First(v => v is not null)!);
+
         var killed = Stopwatch.StartNew();
         ChildProcesses.Signal(apphost.AppHostPid, ChildProcesses.SigKill);
         while ((ChildProcesses.WithMarker(run).Count > 0 || ChildProcesses.MonitoredBy(apphost.AppHostPid).Count > 0) && killed.Elapsed < TimeSpan.FromSeconds(45))
@@ -110,6 +113,124 @@ public sealed class LifecycleTests(LifecycleRuns runs) : IClassFixture<Lifecycle
         TestContext.Current.TestOutputHelper?.WriteLine($"kill -9 of the AppHost → every resource gone after {killed.Elapsed.TotalSeconds:0.0} s");
         Assert.True(killed.Elapsed < TimeSpan.FromSeconds(30), $"processes were left {killed.Elapsed.TotalSeconds:0} s after the AppHost died: {string.Join(", ", ChildProcesses.WithMarker(run).Select(ChildProcesses.CommandLine))}");
         Assert.All(processes, pid => Assert.False(ChildProcesses.IsAlive(pid), $"pid {pid} outlived the AppHost"));
+    }
+
+    /// <summary>
+    /// A publish and a rollback on the Azure bucket while jobs run, as <c>S3ModelSyncTests</c> does on S3 with three
+    /// workers: version 2 (the same weights) published into azurite with the CLI and rolled out to the worker, then rolled
+    /// back with the CLI; every job of a steady load (3 clients, each submitting and following one job at a time) succeeds,
+    /// none is lost, and their results switch from version 1 to 2 and back to 1.
+    /// </summary>
+    private static async Task PublishAndRollBackUnderLoadAsync(AppHostProcess apphost, HttpClient gateway, byte[] image, string bucket)
+    {
+        var log = TestContext.Current.TestOutputHelper;
+        var adminLine = await apphost.WaitForLineAsync("ModelSync admin API: ", TimeSpan.FromSeconds(10));
+        var modelsync = new Uri(AppHostProcess.UrlAfter(adminLine, "ModelSync admin API: "), "/");
+        var adminKey = adminLine.Split("X-Admin-Key: ")[1].Trim();
+        Assert.Contains("BlobEndpoint=http://127.0.0.1:", bucket, StringComparison.Ordinal);
+
+        using var stop = new CancellationTokenSource();
+        var finished = new System.Collections.Concurrent.ConcurrentBag<(string Status, int Version, DateTimeOffset At)>();
+        var problems = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var load = Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var submitted = await gateway.PostAsync("/v1/models/ocr-cls/jobs", new ByteArrayContent(image), CancellationToken.None);
+                var body = await submitted.Content.ReadAsStringAsync(CancellationToken.None);
+                if (submitted.StatusCode != HttpStatusCode.Accepted)
+                {
+                    problems.Add($"submit {(int)submitted.StatusCode}: {body}");
+                    await Task.Delay(250, CancellationToken.None);
+                    continue;
+                }
+                var id = System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("id").GetString();
+                while (true)
+                {
+                    using var polled = await gateway.GetAsync($"/v1/jobs/{id}?wait=20", CancellationToken.None);
+                    var job = System.Text.Json.JsonDocument.Parse(await polled.Content.ReadAsStringAsync(CancellationToken.None)).RootElement;
+                    var status = job.GetProperty("status").GetString()!;
+                    if (status is "succeeded" or "failed" or "expired" or "cancelled")
+                    {
+                        finished.Add((status, job.TryGetProperty("version", out var v) && v.ValueKind == System.Text.Json.JsonValueKind.Number ? v.GetInt32() : 0,
+                            job.GetProperty("finishedAt").GetDateTimeOffset()));
+                        break;
+                    }
+                }
+            }
+        }, CancellationToken.None)));
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), Ct);
+            var clock = Stopwatch.StartNew();
+            var source = Path.Combine(Projects.RepositoryInfo.Root, "models", "ocr-cls", "1");
+            var (exit, stdout, stderr) = await RunCliAsync("models", "publish", source, "--model", "ocr-cls", "--bucket", bucket);
+            Assert.True(exit == 0, stderr);
+            Assert.Contains("published ocr-cls version 2", stdout);
+            await WaitForRolloutAsync(modelsync, adminKey, to: 2);
+            var rolledOut = clock.Elapsed;
+            clock.Restart();
+            (exit, stdout, stderr) = await RunCliAsync("models", "rollback", "ocr-cls", "--modelsync", modelsync.ToString(), "--admin-key", adminKey, "--wait");
+            Assert.True(exit == 0, stderr);
+            Assert.Contains("ocr-cls: every worker serves version 1", stdout);
+            log?.WriteLine($"azure bucket: version 2 published and served by the worker in {rolledOut.TotalSeconds:0.0} s, rolled back to 1 in {clock.Elapsed.TotalSeconds:0.0} s");
+            await Task.Delay(TimeSpan.FromSeconds(1), Ct);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await load.WaitAsync(TimeSpan.FromSeconds(60), CancellationToken.None);
+        }
+
+        var versions = finished.OrderBy(f => f.At).Select(f => f.Version).ToList();
+        log?.WriteLine($"{finished.Count} jobs: {string.Join(", ", finished.GroupBy(f => (f.Status, f.Version)).Select(g => $"{g.Key.Status} v{g.Key.Version}={g.Count()}"))}");
+        Assert.Empty(problems);
+        Assert.All(finished, f => Assert.Equal("succeeded", f.Status));
+        Assert.True(versions.Count >= 20, $"only {versions.Count} jobs ran");
+        var firstTwo = versions.IndexOf(2);
+        Assert.True(firstTwo > 0 && versions[0] == 1, "results did not start with version 1 and switch to 2");
+        Assert.Equal(1, versions[^1]);
+    }
+
+    private static async Task WaitForRolloutAsync(Uri modelsync, string adminKey, int to)
+    {
+        using var admin = new HttpClient { BaseAddress = modelsync, Timeout = TimeSpan.FromSeconds(10) };
+        admin.DefaultRequestHeaders.Add("X-Admin-Key", adminKey);
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        var last = "";
+        while (DateTime.UtcNow < deadline)
+        {
+            last = await admin.GetStringAsync("/admin/models", Ct);
+            var model = System.Text.Json.JsonDocument.Parse(last).RootElement.EnumerateArray().FirstOrDefault(m => m.GetProperty("name").GetString() == "ocr-cls");
+            if (model.ValueKind == System.Text.Json.JsonValueKind.Object && model.GetProperty("rollout") is { ValueKind: System.Text.Json.JsonValueKind.Object } rollout
+                && rollout.GetProperty("state").GetString() == "succeeded" && rollout.GetProperty("to").GetInt32() == to)
+            {
+                return;
+            }
+            await Task.Delay(250, Ct);
+        }
+        Assert.Fail($"ocr-cls was not rolled out to version {to} within 90 s: {last}");
+    }
+
+    /// <summary>The CLI (Client), built beside this assembly's configuration, with its output.</summary>
+    private static async Task<(int Exit, string Stdout, string Stderr)> RunCliAsync(params string[] args)
+    {
+        var cli = Path.Combine(Projects.RepositoryInfo.Root, "Client", "bin", Projects.RepositoryInfo.Configuration, "net10.0", "Client.dll");
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            ArgumentList = { cli },
+        };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync(Ct);
+        var stderr = process.StandardError.ReadToEndAsync(Ct);
+        await process.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromMinutes(2), Ct);
+        return (process.ExitCode, await stdout, await stderr);
     }
 
     [Fact]

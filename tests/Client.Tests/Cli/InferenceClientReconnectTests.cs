@@ -54,7 +54,9 @@ public sealed class InferenceClientReconnectTests
         var first = await StartReplicaAsync(port);
         var options = new InferenceClientOptions
         {
-            ReconnectDelays = [.. Enumerable.Repeat(TimeSpan.FromMilliseconds(200), 50)],
+            // Every 200 ms for a minute: the stop and the new start take well under a second alone, but this assembly runs
+            // beside AppHost.Tests' graph starts, and once took longer than the 10 s it tried for until 2026-12-03.
+            ReconnectDelays = [.. Enumerable.Repeat(TimeSpan.FromMilliseconds(200), 300)],
             Protocol = protocol,
         };
         await using var client = await InferenceClient.ConnectAsync(new Uri($"http://127.0.0.1:{port}"), options, TestContext.Current.CancellationToken);
