@@ -69,10 +69,6 @@ public static class RabbitMQServerResourceExtensions
             .WithEnvironment("RABBITMQ_CONFIG_FILE", Path.Combine(data, "rabbitmq"))
             .WithEnvironment("RABBITMQ_CONF_ENV_FILE", Path.Combine(data, "rabbitmq-env.conf"))
             .WithEnvironment("RABBITMQ_PID_FILE", Path.Combine(data, "rabbitmq.pid"))
-            // The Erlang VM's schedulers spin while they wait for work, by default: on a developer's machine, where the
-            // node shares the cores with everything else, that is CPU taken from the services. RabbitMQ's runtime guide
-            // advises turning it off on shared hosts.
-            .WithEnvironment("RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS", "+sbwt none +sbwtdcpu none +sbwtdio none")
             // The Erlang cookie lives in $HOME: a private HOME keeps it away from the user's.
             .WithEnvironment("HOME", data)
             // Makes the start script exec the VM, so the process Aspire supervises is beam.smp and SIGTERM stops the node cleanly.
