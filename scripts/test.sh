@@ -22,8 +22,11 @@ log="artifacts/test-output.txt"
 # spend more CPU on the same jobs, and on 2 cores the suite's time is mostly CPU).
 configuration=Release
 set +e
-dotnet build Aspire.Inference.sln -c "$configuration" 2>&1 | tee "$log"
+# With the compiler server (VBCSCompiler), whatever the environment says (UseSharedCompilation=false on these machines):
+# one warm Roslyn for the ~20 projects instead of a csc process each, 51 s instead of 90 s here. It is shut down after.
+dotnet build Aspire.Inference.sln -c "$configuration" -p:UseSharedCompilation=true 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+dotnet build-server shutdown > /dev/null 2>&1 || true
 if [[ $status -eq 0 ]]; then
   run_tests() { # project, results folder
     dotnet test "tests/$1" -c "$configuration" --no-build --filter "Category!=Soak" --blame-hang-timeout 8m \

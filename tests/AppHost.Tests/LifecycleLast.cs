@@ -18,3 +18,17 @@ public sealed class LifecycleLast : ITestCollectionOrderer
         [.. Xunit.v3.DefaultTestCollectionOrderer.Instance.OrderTestCollections(testCollections)
             .OrderBy(c => c.TestCollectionDisplayName.Contains(nameof(LifecycleTests), StringComparison.Ordinal) ? 1 : 0)];
 }
+
+/// <summary>
+/// Orders <see cref="LifecycleTests"/>: the long one, the Azure graph under load, last (the others keep xUnit's order). The three
+/// AppHosts start together; a test that stops its run frees the cores for the rest, so the quick ones (Ctrl+C, `dotnet run`
+/// with the dashboard checks) go first instead of idling beside the Azure run's two minutes (ModelSync's polls, heartbeats,
+/// the dashboard's telemetry: CPU the run under load shared).
+/// </summary>
+public sealed class AzureRunLast : ITestCaseOrderer
+{
+    public IReadOnlyCollection<TTestCase> OrderTestCases<TTestCase>(IReadOnlyCollection<TTestCase> testCases)
+        where TTestCase : notnull, ITestCase =>
+        [.. Xunit.v3.DefaultTestCaseOrderer.Instance.OrderTestCases(testCases)
+            .OrderBy(c => c.TestMethod?.MethodName.StartsWith("Graph_on_the_azure_bucket", StringComparison.Ordinal) == true ? 1 : 0)];
+}

@@ -5,6 +5,7 @@ using TestSupport;
 namespace AppHost.Tests;
 
 /// <summary>The AppHost as a user runs it — `dotnet run --project AppHost`, the built AppHost — and how it stops.</summary>
+[TestCaseOrderer(typeof(AzureRunLast))]
 public sealed class LifecycleTests(LifecycleRuns runs) : IClassFixture<LifecycleRuns>
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
