@@ -68,10 +68,15 @@ public sealed class AppHostProcess : IAsyncDisposable
             WorkingDirectory = Projects.RepositoryInfo.Root,
         }, runDirectory, null));
 
-    /// <summary>The built AppHost, with what the launch profile sets on free ports (a test run may share the machine with a dev run).</summary>
+    /// <summary>
+    /// The built AppHost, with what the launch profile sets on free ports (a test run may share the machine with a dev run).
+    /// It starts with SIGINT at its default disposition, as a command typed in a terminal does: a test run started in the
+    /// background (<c>cmd &amp;</c> in a script, CI) has SIGINT ignored, every child inherits that, and .NET then installs no
+    /// SIGINT handler, so Ctrl+C would do nothing (GNU env's <c>--default-signal</c>, then exec: the pid stays the AppHost's).
+    /// </summary>
     public static AppHostProcess Start(string runDirectory, Dictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo("dotnet", [Path.Combine(Projects.RepositoryInfo.Root, "AppHost", "bin", Projects.RepositoryInfo.Configuration, "net10.0", "AppHost.dll")])
+        var info = new ProcessStartInfo("env", ["--default-signal=INT", "dotnet", Path.Combine(Projects.RepositoryInfo.Root, "AppHost", "bin", Projects.RepositoryInfo.Configuration, "net10.0", "AppHost.dll")])
         {
             WorkingDirectory = Path.Combine(Projects.RepositoryInfo.Root, "AppHost"),
         };
@@ -126,7 +131,14 @@ public sealed class AppHostProcess : IAsyncDisposable
     {
         var stopping = Stopwatch.StartNew();
         ChildProcesses.Signal(_process.Id, signal);
-        await WaitForExitAsync(timeout);
+        try
+        {
+            await WaitForExitAsync(timeout);
+        }
+        catch (OperationCanceledException) when (!TestContext.Current.CancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"the AppHost (pid {_process.Id}) did not exit within {timeout.TotalSeconds:0} s of signal {signal}.\nstdout:\n{Tail(Stdout)}\nstderr:\n{Tail(Stderr)}");
+        }
         return stopping.Elapsed;
     }
 

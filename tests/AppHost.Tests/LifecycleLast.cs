@@ -32,3 +32,20 @@ public sealed class AzureRunLast : ITestCaseOrderer
         [.. Xunit.v3.DefaultTestCaseOrderer.Instance.OrderTestCases(testCases)
             .OrderBy(c => c.TestMethod?.MethodName.StartsWith("Graph_on_the_azure_bucket", StringComparison.Ordinal) == true ? 1 : 0)];
 }
+
+/// <summary>
+/// Tells scripts/test.sh that this assembly reached its last graph test (the Azure run, its AppHost up, the other runs
+/// stopped): the script starts Integration.Tests then, so that assembly's graph starts overlap this run's light minute
+/// (three clients' jobs, a publish and a rollback, the kill -9 and DCP's cleanup) instead of following it. The script names
+/// the file in <c>SUITE_STAGE_FILE</c>; without it (a run from an IDE, a filtered run) nothing is written.
+/// </summary>
+internal static class SuiteStage
+{
+    public static void LastGraphTestStarted()
+    {
+        if (Environment.GetEnvironmentVariable("SUITE_STAGE_FILE") is { Length: > 0 } file)
+        {
+            File.WriteAllText(file, $"{DateTime.UtcNow:O} {nameof(LifecycleTests)}\n");
+        }
+    }
+}

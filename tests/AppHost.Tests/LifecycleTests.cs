@@ -72,6 +72,7 @@ public sealed class LifecycleTests(LifecycleRuns runs) : IClassFixture<Lifecycle
         var run = runs.ForKill.Run;
         await using var apphost = runs.ForKill.AppHost;
         var gateway = AppHostProcess.UrlAfter(await apphost.WaitForLineAsync("Gateway ready: ", LifecycleRuns.StartTimeout), "Gateway ready: ");
+        SuiteStage.LastGraphTestStarted();
 
         // The graph with `--bucket azure`: the services were given an Azure Storage connection string to azurite, which the
         // AppHost seeded; ModelSync validated the version from it, the worker loaded it, and a job through the gateway is
@@ -214,25 +215,7 @@ public sealed class LifecycleTests(LifecycleRuns runs) : IClassFixture<Lifecycle
     }
 
     /// <summary>The CLI (Client), built beside this assembly's configuration, with its output.</summary>
-    private static async Task<(int Exit, string Stdout, string Stderr)> RunCliAsync(params string[] args)
-    {
-        var cli = Path.Combine(Projects.RepositoryInfo.Root, "Client", "bin", Projects.RepositoryInfo.Configuration, "net10.0", "Client.dll");
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            ArgumentList = { cli },
-        };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(Ct);
-        var stderr = process.StandardError.ReadToEndAsync(Ct);
-        await process.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromMinutes(2), Ct);
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<(int Exit, string Stdout, string Stderr)> RunCliAsync(params string[] args) => BuiltCli.RunAsync(null, null, args, Ct);
 
     [Fact]
     public async Task Disposing_the_testing_application_stops_every_process_of_its_graph()

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Contracts.Jobs;
+using TestSupport;
 using Library = Client;
 
 namespace Integration.Tests;
@@ -133,35 +133,6 @@ public sealed class CliTests(SystemFixture system)
     }
 
     /// <summary>Runs the built CLI (Client/bin/{configuration}/net10.0/Client.dll) in the fixtures directory.</summary>
-    internal static async Task<(int Exit, string Stdout, string Stderr)> RunCliAsync(params string[] args)
-    {
-        // This assembly runs from tests/Integration.Tests/bin/{configuration}/net10.0/: the CLI was built alongside.
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
-        var cli = Path.Combine(Projects.RepositoryInfo.Root, "Client", "bin", configuration, "net10.0", "Client.dll");
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            WorkingDirectory = Fixtures.OcrDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            ArgumentList = { cli },
-            Environment = { [Library.InferenceClientOptions.ApiKeyVariable] = SystemFixture.ApiKey },
-        };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(Ct);
-        var stderr = process.StandardError.ReadToEndAsync(Ct);
-        try
-        {
-            await process.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromMinutes(2), Ct);
-        }
-        catch (TimeoutException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    internal static Task<(int Exit, string Stdout, string Stderr)> RunCliAsync(params string[] args) =>
+        BuiltCli.RunAsync(Fixtures.OcrDirectory, new Dictionary<string, string> { [Library.InferenceClientOptions.ApiKeyVariable] = SystemFixture.ApiKey }, args, Ct);
 }
