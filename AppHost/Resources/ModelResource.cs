@@ -92,6 +92,9 @@ internal sealed class ModelStatusPublisher(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(Interval);
+        // What each resource was last published from: a model whose view has not changed is not published again (every
+        // update reaches every watcher: the dashboard, the restart policy, a test's waits — ten models, once a second).
+        var published = new Dictionary<string, string>(StringComparer.Ordinal);
         do
         {
             if (await admin.ListAsync(stoppingToken) is not { } models)
@@ -101,6 +104,12 @@ internal sealed class ModelStatusPublisher(
             foreach (var resource in resources)
             {
                 var view = models.FirstOrDefault(m => m.Name == resource.Model);
+                var seen = JsonSerializer.Serialize(view, ModelAdminClient.Json);
+                if (published.TryGetValue(resource.Name, out var last) && last == seen)
+                {
+                    continue;
+                }
+                published[resource.Name] = seen;
                 await notifications.PublishUpdateAsync(resource, snapshot => Describe(snapshot, view));
             }
         }
@@ -155,7 +164,7 @@ internal sealed class ModelStatusPublisher(
 internal sealed class ModelAdminClient(EndpointReference modelsync, string adminKey)
 {
     private const string KeyHeader = "X-Admin-Key";
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly HttpClient _http = new()
     {
         Timeout = TimeSpan.FromSeconds(5),
