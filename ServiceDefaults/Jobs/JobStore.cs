@@ -368,18 +368,20 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
         {
             return 0;
         }
-        var owed = Array.ConvertAll(due, d => ((string)d!).Split('|', 2));
+        // Each member is "id|conn,conn" as the scripts wrote it; one that fails goes back unchanged.
+        var members = Array.ConvertAll(due, d => (string)d!);
+        var owed = Array.ConvertAll(members, m => m.Split('|', 2));
         var records = await GetManyAsync(Array.ConvertAll(owed, o => o[0]));
-        var pushes = new List<(string[] Entry, Task<bool> Pushed)>(owed.Length);
+        var pushes = new List<(string Member, Task<bool> Pushed)>(owed.Length);
         for (var i = 0; i < owed.Length; i++)
         {
             if (records[i] is { IsTerminal: true } record)
             {
-                pushes.Add((owed[i], push.PushAsync(record, owed[i][1].Split(','))));
+                pushes.Add((members[i], push.PushAsync(record, owed[i][1].Split(','))));
             }
         }
         await Task.WhenAll(pushes.Select(p => p.Pushed));
-        var failed = pushes.Where(p => !p.Pushed.Result).Select(p => (RedisValue)(p.Entry[0] + "|" + p.Entry[1])).ToArray();
+        var failed = pushes.Where(p => !p.Pushed.Result).Select(p => (RedisValue)p.Member).ToArray();
         if (failed.Length > 0)
         {
             // Overdue at once: the next pass tries again.
