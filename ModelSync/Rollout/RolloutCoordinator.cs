@@ -72,9 +72,16 @@ public sealed partial class RolloutCoordinator(
         var stale = workers.Where(w => w.Ready && w.Hosts(model) && (!w.Models.TryGetValue(model, out var v) || v != desired)).ToList();
         if (stale.Count == 0)
         {
-            if (rollout is { State: ModelRolloutStates.Running } && rollout.To == desired)
+            // Running, or failed on a timeout whose workers came back with the version after all: every worker serves it.
+            if ((rollout is { State: ModelRolloutStates.Running } || (rollout is not null && RolloutStepView.CameBackLate(model, rollout, workers)))
+                && rollout.To == desired)
             {
-                await store.SetRolloutAsync(model, rollout with { State = ModelRolloutStates.Succeeded, Finished = time.GetUtcNow() });
+                await store.SetRolloutAsync(model, rollout with
+                {
+                    State = ModelRolloutStates.Succeeded,
+                    Finished = time.GetUtcNow(),
+                    Message = rollout.State == ModelRolloutStates.Failed ? CarriedOn(rollout) : rollout.Message,
+                });
                 LogRolledOut(model, desired);
             }
             else if (rollout is { State: ModelRolloutStates.Running })
@@ -92,10 +99,24 @@ public sealed partial class RolloutCoordinator(
             return;
         }
 
-        // A rollout that already failed towards this version is not retried until the desired version changes again.
+        // A rollout that already failed towards this version is not retried until the desired version changes again —
+        // unless its last step only timed out and its workers came back serving the version after all (seen: a 48 s restart
+        // under load against a 25 s timeout, the version rolled away from removed, so nothing to roll back to).
         if (rollout is { State: ModelRolloutStates.Failed } && rollout.To == desired)
         {
-            return;
+            if (!RolloutStepView.CameBackLate(model, rollout, workers))
+            {
+                return;
+            }
+            rollout = rollout with
+            {
+                State = ModelRolloutStates.Running,
+                Finished = null,
+                Message = CarriedOn(rollout),
+                Done = [.. rollout.Done, .. rollout.Steps![^1].Where(i => !rollout.Done.Contains(i))],
+            };
+            await store.SetRolloutAsync(model, rollout);
+            LogRolloutResumed(model, desired, stale.Count);
         }
 
         if (await store.GetDesiredAsync(model) != desired)
@@ -159,6 +180,8 @@ public sealed partial class RolloutCoordinator(
         await RollBackAsync(model, rollout, $"worker {string.Join(", ", instances)} was not ready with version {desired} within {options.Value.RolloutTimeout.TotalSeconds:0} s");
     }
 
+    private static string CarriedOn(ModelRolloutState failed) => $"carried on: a step timed out ({failed.Message}), then its workers came back serving version {failed.To}";
+
     /// <summary>Pins the version the rollout came from, so the next passes roll every worker back to it.</summary>
     private async Task RollBackAsync(string model, ModelRolloutState rollout, string reason)
     {
@@ -180,6 +203,9 @@ public sealed partial class RolloutCoordinator(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Model}: rolling out version {To} (from {From}) to {Count} worker(s)")]
     private partial void LogRolloutStarted(string model, int? from, int to, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Model}: rollout of version {Version} carried on: its timed-out step's workers serve it now; {Count} worker(s) to go")]
+    private partial void LogRolloutResumed(string model, int version, int count);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Model}: draining worker {Instance} for version {Version}")]
     private partial void LogDraining(string model, string instance, int version);

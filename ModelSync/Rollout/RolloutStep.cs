@@ -37,4 +37,20 @@ public sealed record RolloutStepView(IReadOnlyList<WorkerView>? Done, string? Re
         var done = replacements.Where(w => w.Models[model] == desired).ToList();
         return done.Count >= targets.Count ? new(done, null) : Waiting;
     }
+
+    /// <summary>
+    /// Whether a failed rollout's last step came good after its timeout: every worker it drained is back, ready, serving the
+    /// version the rollout was going to (a slow start, not a refusal: a worker that cannot load it serves its previous one).
+    /// Such a rollout is carried on rather than left failed with the fleet on two versions.
+    /// </summary>
+    public static bool CameBackLate(string model, ModelRolloutState rollout, IEnumerable<WorkerView> workers)
+    {
+        if (rollout.State != ModelRolloutStates.Failed || rollout.Steps is not [.., { Count: > 0 } last])
+        {
+            return false;
+        }
+        var serving = workers.Where(w => w.Ready && w.Models.TryGetValue(model, out var v) && v == rollout.To)
+            .Select(w => w.Instance).ToHashSet(StringComparer.Ordinal);
+        return last.All(serving.Contains);
+    }
 }

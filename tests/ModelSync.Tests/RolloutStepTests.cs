@@ -1,3 +1,4 @@
+using Contracts.Models;
 using ModelSync.Models;
 using ModelSync.Rollout;
 
@@ -65,6 +66,22 @@ public sealed class RolloutStepTests
         // worker-b was not drained in this step and still runs its old process.
         var untouched = Worker("worker-b", 20, 1, "told to serve version 2: version 2 cannot be fetched: gone; serving version 1");
         Assert.Equal(RolloutStepView.Waiting, RolloutStepView.Judge(Model, 2, ["worker-a"], Before, [untouched]));
+    }
+
+    [Fact]
+    public void Failed_rollout_whose_timed_out_step_came_back_serving_its_version_is_carried_on()
+    {
+        var failed = new ModelRolloutState(2, 1, ModelRolloutStates.Failed, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, [],
+            "worker worker-a was not ready with version 1 within 25 s", [["worker-a"]]);
+
+        // Still loading, or back on another version: left failed.
+        Assert.False(RolloutStepView.CameBackLate(Model, failed, [Worker("worker-a", 11, 1) with { Ready = false }, Worker("worker-b", 20, 2)]));
+        Assert.False(RolloutStepView.CameBackLate(Model, failed, [Worker("worker-a", 11, 2), Worker("worker-b", 20, 2)]));
+        // Back, ready, serving version 1: carried on (worker-b still has to go).
+        Assert.True(RolloutStepView.CameBackLate(Model, failed, [Worker("worker-a", 11, 1), Worker("worker-b", 20, 2)]));
+        // Only a failed rollout, and only one whose last step drained someone.
+        Assert.False(RolloutStepView.CameBackLate(Model, failed with { State = ModelRolloutStates.RolledBack }, [Worker("worker-a", 11, 1)]));
+        Assert.False(RolloutStepView.CameBackLate(Model, failed with { Steps = [] }, [Worker("worker-a", 11, 1)]));
     }
 
     private static WorkerView Worker(string instance, long pid, int version, string? fallback = null) =>
