@@ -2,6 +2,7 @@ using Gateway.Accounts;
 using Gateway.Jobs;
 using Gateway.Oip;
 using Gateway.Usage;
+using ServiceDefaults.Caching;
 using ServiceDefaults.Configuration;
 using ServiceDefaults.Messaging;
 
@@ -12,7 +13,7 @@ if (RequiredConnections.Missing(builder.Configuration, "cache", "messaging", "ac
     return 1;
 }
 builder.AddServiceDefaults();
-builder.AddRedisClient("cache");
+builder.AddRedisClient("cache", configureOptions: RedisDefaults.Configure);
 builder.AddRabbitMQClient("messaging", configureConnectionFactory: RabbitMQDefaults.Configure);
 builder.AddNpgsqlDataSource("accounts");
 builder.AddAccounts();             // Gateway/Accounts/AccountsExtensions.cs

@@ -2,6 +2,7 @@ using ModelSync.Admin;
 using ModelSync.Bucket;
 using ModelSync.Models;
 using ModelSync.Rollout;
+using ServiceDefaults.Caching;
 using ServiceDefaults.Configuration;
 using ServiceDefaults.Messaging;
 
@@ -12,7 +13,7 @@ if (RequiredConnections.Missing(builder.Configuration, "cache", "messaging") is 
     return 1;
 }
 builder.AddServiceDefaults();
-builder.AddRedisClient("cache");
+builder.AddRedisClient("cache", configureOptions: RedisDefaults.Configure);
 builder.AddRabbitMQClient("messaging", configureConnectionFactory: RabbitMQDefaults.Configure);
 builder.AddModelBucket("models");      // ModelSync/Bucket/ModelBucketExtensions.cs
 builder.AddModelWatch();               // ModelSync/Models/ModelWatchExtensions.cs

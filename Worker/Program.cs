@@ -1,3 +1,4 @@
+using ServiceDefaults.Caching;
 using ServiceDefaults.Configuration;
 using ServiceDefaults.Messaging;
 using Worker.Heartbeats;
@@ -16,7 +17,7 @@ if (RequiredConnections.Missing(builder.Configuration, "cache", "messaging") is 
     return 1;
 }
 builder.AddServiceDefaults();
-builder.AddRedisClient("cache");
+builder.AddRedisClient("cache", configureOptions: RedisDefaults.Configure);
 builder.AddRabbitMQClient("messaging", configureConnectionFactory: RabbitMQDefaults.Configure);
 builder.AddJobProcessing();        // Worker/Messaging/WorkerPipelineExtensions.cs
 builder.AddWorkerHeartbeat();      // Worker/Heartbeats/WorkerHeartbeat.cs

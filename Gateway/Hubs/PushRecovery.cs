@@ -1,6 +1,6 @@
+using Gateway.Jobs;
 using Microsoft.Extensions.Options;
 using ServiceDefaults.Jobs;
-using StackExchange.Redis;
 
 namespace Gateway.Hubs;
 
@@ -30,43 +30,24 @@ public sealed class PushRecoveryOptions
 /// them again. Every gateway replica sweeps; an owed entry is taken by one of them, in the script that reads it.
 /// </summary>
 public sealed partial class PushRecovery(JobStore store, IOptions<PushRecoveryOptions> options, TimeProvider time, ILogger<PushRecovery> log)
-    : BackgroundService
+    : PeriodicSweep(time, log)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override string Name => "Push recovery";
+
+    protected override TimeSpan Interval => options.Value.Interval;
+
+    protected override int BatchSize => options.Value.BatchSize;
+
+    protected override async Task<int> PassAsync()
     {
-        var settings = options.Value;
-        using var timer = new PeriodicTimer(settings.Interval, time);
-        try
+        var taken = await store.PushOwedAsync(options.Value.Grace, options.Value.BatchSize);
+        if (taken > 0)
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                try
-                {
-                    int taken;
-                    do
-                    {
-                        taken = await store.PushOwedAsync(settings.Grace, settings.BatchSize);
-                        if (taken > 0)
-                        {
-                            LogRecovered(taken, settings.Grace.TotalSeconds);
-                        }
-                    }
-                    while (taken == settings.BatchSize && !stoppingToken.IsCancellationRequested);
-                }
-                catch (Exception e) when (e is RedisException or TimeoutException)
-                {
-                    LogStoreUnavailable(e.Message); // the entries stay owed; the next tick tries again
-                }
-            }
+            LogRecovered(Log, taken, options.Value.Grace.TotalSeconds);
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
+        return taken;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pushed {Count} final job states owed for over {Grace} s (the process that stored them died before pushing them)")]
-    private partial void LogRecovered(int count, double grace);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Push recovery skipped, job store unavailable: {Reason}")]
-    private partial void LogStoreUnavailable(string reason);
+    private static partial void LogRecovered(ILogger logger, int count, double grace);
 }

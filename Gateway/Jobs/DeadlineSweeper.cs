@@ -2,7 +2,6 @@ using Contracts.Jobs;
 using Microsoft.Extensions.Options;
 using ServiceDefaults.Jobs;
 using ServiceDefaults.Telemetry;
-using StackExchange.Redis;
 
 namespace Gateway.Jobs;
 
@@ -26,37 +25,20 @@ public sealed class DeadlineSweepOptions
 /// </summary>
 public sealed partial class DeadlineSweeper(
     JobStore store, InferenceMetrics metrics, IOptions<DeadlineSweepOptions> options, TimeProvider time, ILogger<DeadlineSweeper> log)
-    : BackgroundService
+    : PeriodicSweep(time, log)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.Interval, time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                try
-                {
-                    // A full batch means more may be due: go again at once.
-                    while (await SweepAsync() == options.Value.BatchSize && !stoppingToken.IsCancellationRequested)
-                    {
-                    }
-                }
-                catch (Exception e) when (e is RedisException or TimeoutException)
-                {
-                    LogStoreUnavailable(e.Message); // next tick tries again; nothing is lost, the set is durable
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
+    protected override string Name => "Deadline sweep";
+
+    protected override TimeSpan Interval => options.Value.Interval;
+
+    protected override int BatchSize => options.Value.BatchSize;
+
+    protected override Task<int> PassAsync() => SweepAsync();
 
     /// <summary>One pass: expires what is due; returns how many ids it looked at.</summary>
     public async Task<int> SweepAsync()
     {
-        var now = time.GetUtcNow();
+        var now = Time.GetUtcNow();
         var due = await store.DueDeadlinesAsync(now, options.Value.BatchSize);
         if (due.Length == 0)
         {
@@ -99,7 +81,7 @@ public sealed partial class DeadlineSweeper(
             {
                 // The transition took the id out of the set with the same script.
                 metrics.JobFailed(expired.Model, expired.Version?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "", "expired");
-                LogExpired(id, expired.Model);
+                LogExpired(Log, id, expired.Model);
             }
             else
             {
@@ -111,8 +93,5 @@ public sealed partial class DeadlineSweeper(
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} ({Model}) passed its deadline and expired")]
-    private partial void LogExpired(string jobId, string model);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Deadline sweep skipped, job store unavailable: {Reason}")]
-    private partial void LogStoreUnavailable(string reason);
+    private static partial void LogExpired(ILogger logger, string jobId, string model);
 }
