@@ -48,6 +48,7 @@ public static class AzuriteResourceExtensions
         builder.Services.AddHealthChecks().AddCheck(healthCheck, new SeededContainerHealthCheck(resource.ConnectionStringFor(port), Path.GetFullPath(seedDirectory)));
         return builder.AddResource(resource)
             .WithEndpoint(port: port, targetPort: port, scheme: "http", name: AzuriteResource.EndpointName, isProxied: false)
+            .ReleasingHeldPorts(port)
             // --skipApiVersionCheck: the SDK may speak a newer service version than this azurite release knows.
             .WithArgs("--blobHost", "127.0.0.1", "--blobPort", port.ToString(CultureInfo.InvariantCulture), "--location", data,
                 "--silent", "--skipApiVersionCheck")

@@ -19,7 +19,11 @@ public static class GatewayEndpointExtensions
                 $"gateway: port {settings.GatewayPort} is already in use; stop what holds it or pick another port (--gateway-port 0 for a free one)");
         }
         var proxied = settings.Gateways > 1;
-        var port = settings.GatewayPort != 0 ? settings.GatewayPort : proxied ? (int?)null : PortAllocator.GetFreePort();
-        return gateway.WithHttpEndpoint(port: port, isProxied: proxied);
+        if (settings.GatewayPort != 0 || proxied)
+        {
+            return gateway.WithHttpEndpoint(port: settings.GatewayPort != 0 ? settings.GatewayPort : null, isProxied: proxied);
+        }
+        var port = PortAllocator.GetFreePort();
+        return gateway.WithHttpEndpoint(port: port, isProxied: false).ReleasingHeldPorts(port);
     }
 }

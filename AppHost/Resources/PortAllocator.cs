@@ -12,12 +12,20 @@ namespace AppHost.Resources;
 /// outgoing connection, so between this choice and the server's bind another process's connection can take it (seen
 /// 2026-12-03: RabbitMQ's <c>could_not_start_listener</c> on such a port, with three AppHosts starting at once).
 /// </para>
+/// <para>
+/// Each port stays bound here (a listening socket) until just before the server that owns it starts
+/// (<see cref="ReleasingHeldPorts"/>). Aspire's orchestrator picks ports too — a project's, each worker replica's — from the
+/// same range, free at the time it picks them, and it picks them at start-up, before our servers have bound theirs: seen
+/// 2026-12-04, a worker given epmd's port, which it could never bind, so the graph never started.
+/// </para>
 /// </summary>
 internal static class PortAllocator
 {
     private static readonly HashSet<int> Taken = [];
+    private static readonly Dictionary<int, Socket> Held = [];
     private const int Lowest = 10_000;
 
+    /// <summary>A free loopback port, held until <see cref="Release"/> (or the AppHost's exit).</summary>
     public static int GetFreePort()
     {
         lock (Taken)
@@ -26,24 +34,71 @@ internal static class PortAllocator
             for (var attempt = 0; below - Lowest > 1_000 && attempt < 200; attempt++)
             {
                 var port = Random.Shared.Next(Lowest, below);
-                if (!Taken.Contains(port) && IsFree(port))
+                if (!Taken.Contains(port) && TryHold(port) > 0)
                 {
-                    Taken.Add(port);
                     return port;
                 }
             }
             for (var attempt = 0; attempt < 50; attempt++)
             {
-                using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-                var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
-                if (Taken.Add(port))
+                if (TryHold(0) is var port and > 0)
                 {
                     return port;
                 }
             }
         }
         throw new InvalidOperationException("Could not find a free loopback port.");
+    }
+
+    /// <summary>Lets go of a held port, so its server can bind it.</summary>
+    public static void Release(int port)
+    {
+        lock (Taken)
+        {
+            if (Held.Remove(port, out var socket))
+            {
+                socket.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Releases <paramref name="ports"/> just before the resource starts (each start: a restart finds them free).</summary>
+    public static IResourceBuilder<T> ReleasingHeldPorts<T>(this IResourceBuilder<T> resource, params int[] ports) where T : IResource
+    {
+        resource.ApplicationBuilder.Eventing.Subscribe<BeforeResourceStartedEvent>(resource.Resource, (_, _) =>
+        {
+            foreach (var port in ports)
+            {
+                Release(port);
+            }
+            return Task.CompletedTask;
+        });
+        return resource;
+    }
+
+    // Binds and listens on the port (0: one the kernel picks), so every other bind of it fails until it is released.
+    // Returns the port held, or 0.
+    private static int TryHold(int port)
+    {
+        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            listener.Bind(new IPEndPoint(IPAddress.Loopback, port));
+            listener.Listen(1);
+            var bound = ((IPEndPoint)listener.LocalEndPoint!).Port;
+            if (!Taken.Add(bound))
+            {
+                listener.Dispose();
+                return 0;
+            }
+            Held[bound] = listener;
+            return bound;
+        }
+        catch (SocketException)
+        {
+            listener.Dispose();
+            return 0;
+        }
     }
 
     /// <summary>The first port of the ephemeral range (Linux's setting; elsewhere the IANA range's 49152).</summary>

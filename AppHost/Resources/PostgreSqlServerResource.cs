@@ -92,6 +92,7 @@ public static class PostgreSqlServerResourceExtensions
         string[] arguments = [.. ServerUser.Arguments(postgres), "-D", data, "-p", port.ToString(CultureInfo.InvariantCulture), "-k", data, "-h", "127.0.0.1"];
         builder.AddResource(server)
             .WithEndpoint(port: port, targetPort: port, scheme: "tcp", name: PostgreSqlServerResource.EndpointName, isProxied: false)
+            .ReleasingHeldPorts(port)
             .WithArgs(arguments)
             .WithIconName("Database")
             .WithHealthCheck(serverCheck);

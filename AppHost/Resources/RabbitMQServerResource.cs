@@ -52,6 +52,7 @@ public static class RabbitMQServerResourceExtensions
         builder.Services.AddHealthChecks().AddCheck(epmdCheck, new TcpHealthCheck(epmdPort));
         var epmd = builder.AddExecutable($"{name}-epmd", epmdCommand, data,
                 "-port", epmdPort.ToString(CultureInfo.InvariantCulture), "-address", "127.0.0.1")
+            .ReleasingHeldPorts(epmdPort)
             .WithIconName("PlugConnected")
             .WithHealthCheck(epmdCheck);
 
@@ -59,6 +60,7 @@ public static class RabbitMQServerResourceExtensions
         builder.Services.AddHealthChecks().AddCheck(amqpCheck, new AmqpHandshakeHealthCheck(port));
         var rabbit = builder.AddResource(new RabbitMQServerResource(name, command, data))
             .WithEndpoint(port: port, targetPort: port, scheme: "tcp", name: RabbitMQServerResource.EndpointName, isProxied: false)
+            .ReleasingHeldPorts(port, distributionPort)
             .WithEnvironment("RABBITMQ_NODENAME", $"{name}-{port.ToString(CultureInfo.InvariantCulture)}@localhost")
             .WithEnvironment("RABBITMQ_NODE_PORT", port.ToString(CultureInfo.InvariantCulture))
             .WithEnvironment("RABBITMQ_DIST_PORT", distributionPort.ToString(CultureInfo.InvariantCulture))

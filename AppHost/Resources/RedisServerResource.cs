@@ -34,6 +34,7 @@ public static class RedisServerResourceExtensions
         builder.Services.AddHealthChecks().AddCheck(healthCheck, new RedisPingHealthCheck(port));
         return builder.AddResource(new RedisServerResource(name, command, data))
             .WithEndpoint(port: port, targetPort: port, scheme: "tcp", name: RedisServerResource.EndpointName, isProxied: false)
+            .ReleasingHeldPorts(port)
             .WithArgs(
                 "--port", port.ToString(CultureInfo.InvariantCulture),
                 "--bind", "127.0.0.1",

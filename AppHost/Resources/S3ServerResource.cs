@@ -42,6 +42,7 @@ public static class S3ServerResourceExtensions
             Path.GetFullPath(seedDirectory)));
         return builder.AddResource(resource)
             .WithEndpoint(port: port, targetPort: port, scheme: "http", name: S3ServerResource.EndpointName, isProxied: false)
+            .ReleasingHeldPorts(port)
             .WithArgs("--directory", data, "--address", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture),
                 "--silent", "--configure-bucket", resource.Bucket)
             .WithIconName("Archive")
