@@ -1,6 +1,7 @@
 // Image decoding compared on the same inputs (issue 12): decode + preprocess cost per image, the decoder fuzz (outcomes,
 // RSS), and the contract checks (EXIF orientation, limits before allocation, JPEG DCT scaling, truncation, CMYK).
 //   dotnet bench/Decoders/bin/Release/net10.0/Decoders.dll cost [--decoders engine,imagesharp] [--rounds 5] [--files a,b]
+//       [--model ocr-rec]   (the preprocessing of the text-line files: that model's input; pictures get ocr-det's)
 //   dotnet bench/Decoders/bin/Release/net10.0/Decoders.dll fuzz --decoder engine [--iterations 10000]
 //   dotnet bench/Decoders/bin/Release/net10.0/Decoders.dll checks --decoder engine
 // `engine` is Engine's ImageDecoder, whatever it is built on (SkiaSharp since issue 12; the libjpeg-turbo/libpng/libwebp
@@ -53,7 +54,7 @@ int Cost()
     ImagePreprocessor For(string model) => new(catalog.Find(model)!.Latest!.Definition!.Manifest.Input!);
     var files = (Arg("--files")?.Split(',') ?? ["line-001.png", "line-001.jpg", "line-001.webp", "large.jpg"])
         .Select(f => (Name: f, Bytes: File.ReadAllBytes(File.Exists(Path.Combine(lines, f)) ? Path.Combine(lines, f) : Path.Combine(pictures, f)),
-            Pre: For(f.StartsWith("line", StringComparison.Ordinal) ? "ocr-rec" : "ocr-det")))
+            Pre: For(f.StartsWith("line", StringComparison.Ordinal) ? Arg("--model") ?? "ocr-rec" : "ocr-det")))
         .ToList();
     var samples = new Dictionary<(string, string), List<(double Ms, double Kib)>>();
     foreach (var name in names)
