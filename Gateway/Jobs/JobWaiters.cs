@@ -9,7 +9,7 @@ namespace Gateway.Jobs;
 
 /// <summary>
 /// HTTP requests waiting for a job to finish (<c>?wait=</c>, predict, OIP infer) on this replica. The jobs they wait for
-/// are followed under this process's <see cref="Follower"/> entry, so the job store publishes their new states on this
+/// are followed under this process's <see cref="Follower"/> entry, so the job store publishes their final states on this
 /// process's own channel (<see cref="RedisKeys.WaiterChannel"/>): no gateway hears another's jobs.
 /// </summary>
 public sealed partial class JobWaiters(IConnectionMultiplexer redis, ILogger<JobWaiters> log) : IHostedService

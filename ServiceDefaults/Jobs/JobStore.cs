@@ -37,8 +37,8 @@ public sealed class JobLimitExceededException(string limit, TimeSpan retryAfter)
 /// Job records in Redis, and who follows each job: a set beside the record holding hub connections (<c>c:</c> + connection
 /// id) and gateways with HTTP requests waiting (<c>w:</c> + the gateway's waiter id). Every change is one Lua script call
 /// that refuses to touch a terminal record and, in the same step, reads the followers when the status moved: the state is
-/// pushed to those connections through SignalR's Redis backplane (<see cref="JobPush"/>) and published to the waiting
-/// gateways' channels. Following a job and reading it are one step too (<see cref="FollowAsync"/>), so each state after
+/// pushed to those connections through SignalR's Redis backplane (<see cref="JobPush"/>), and a final state is published
+/// to the waiting gateways' channels (the states before it are of no use to a waiting HTTP request). Following a job and reading it are one step too (<see cref="FollowAsync"/>), so each state after
 /// the one a follower read reaches it exactly once, whichever replica stores it.
 /// The push to hub connections happens after the script, from the process that ran it; a final state is therefore
 /// entered as owed in the same script (<see cref="RedisKeys.PushesOwed"/>) and paid once pushed, so a process killed in
@@ -63,15 +63,16 @@ public sealed class JobStore(IConnectionMultiplexer redis, JobPush push)
         end
         """;
 
-    // After a record changed status: publish it to the waiting gateways, return the connections to push it to; a
-    // terminal record has no followers left. KEYS: the followers set; rec: the new record; done: whether it is terminal.
+    // After a record changed status: publish it to the waiting gateways when it is terminal (an HTTP request waits for
+    // nothing else), return the connections to push it to; a terminal record has no followers left. KEYS: the followers
+    // set; rec: the new record; done: whether it is terminal.
     private const string Followers = $$"""
         local function followers(key, rec, done)
           local conns = {}
           for _, m in ipairs(redis.call('SMEMBERS', key)) do
             local kind = string.sub(m, 1, 2)
             if kind == 'c:' then conns[#conns + 1] = string.sub(m, 3)
-            elseif kind == 'w:' then redis.call('PUBLISH', '{{RedisKeys.WaiterChannelPrefix}}' .. string.sub(m, 3), rec) end
+            elseif kind == 'w:' and done then redis.call('PUBLISH', '{{RedisKeys.WaiterChannelPrefix}}' .. string.sub(m, 3), rec) end
           end
           if done then redis.call('DEL', key) end
           return conns

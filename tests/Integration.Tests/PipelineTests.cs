@@ -1,8 +1,12 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Contracts;
 using Contracts.Jobs;
 using Engine.Onnx;
+using ServiceDefaults.Jobs;
+using StackExchange.Redis;
 
 namespace Integration.Tests;
 
@@ -179,8 +183,13 @@ public sealed class PipelineTests(SystemFixture system)
     }
 
     [Fact]
-    public async Task Predict_answers_synchronously_with_the_output()
+    public async Task Predict_answers_synchronously_with_the_output_and_its_gateway_hears_only_the_final_state()
     {
+        // What the job store tells the gateway holding the request, on that gateway's own channel (all of them here).
+        using var redis = await ConnectionMultiplexer.ConnectAsync(system.CacheConnection);
+        var notices = new ConcurrentQueue<JobRecord>();
+        await redis.GetSubscriber().SubscribeAsync(RedisChannel.Pattern(RedisKeys.WaiterChannelPrefix + "*"),
+            (_, message) => notices.Enqueue(JobJson.Deserialize(message!)));
         using var http = new GatewayHttpClient { BaseAddress = system.Gateway() };
         using var response = await http.PostAsync("/v1/models/ocr-rec/predict", Http.Body(Fixtures.Bytes("line-012.png")), Ct);
 
@@ -188,6 +197,13 @@ public sealed class PipelineTests(SystemFixture system)
         var record = await response.ReadJobAsync();
         Assert.Equal(JobStatus.Succeeded, record.Status);
         Assert.Equal(Fixtures.LineText("line-012.png"), record.Output!.Value.GetProperty("text").GetString());
+        // One notice, the result: the running state is no use to a waiting request (one channel, so an earlier notice
+        // would have arrived before the final one).
+        for (var deadline = DateTime.UtcNow.AddSeconds(10); !notices.Any(n => n.Id == record.Id && n.IsTerminal); await Task.Delay(50, Ct))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the final state was not published to the waiting gateway");
+        }
+        Assert.Equal([JobStatus.Succeeded], notices.Where(n => n.Id == record.Id).Select(n => n.Status));
     }
 
     [Fact]
