@@ -29,7 +29,9 @@ def process_table():
             try:
                 stat = open(f"/proc/{entry}/stat").read()
                 fields = stat[stat.rindex(")") + 2:].split()
-                table[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))  # ppid, utime + stime
+                # ppid, utime + stime + the reaped children's cutime + cstime: a child that came and went between two
+                # snapshots (Redis's AOF-rewrite fork) still counts, and a tree's total never falls.
+                table[int(entry)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))
             except (OSError, ValueError, IndexError):
                 pass
     return table
