@@ -76,8 +76,9 @@ internal static class PortAllocator
         return resource;
     }
 
-    // Binds and listens on the port (0: one the kernel picks), so every other bind of it fails until it is released.
-    // Returns the port held, or 0.
+    // Binds and listens on the port (0: one the kernel picks), so every other bind of it fails until it is released
+    // (a socket only bound would not do: .NET binds with address reuse on Unix). A held port accepts connections, so
+    // every server's health check speaks its protocol rather than only connecting. Returns the port held, or 0.
     private static int TryHold(int port)
     {
         var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

@@ -33,13 +33,21 @@ internal sealed class AmqpHandshakeHealthCheck(int port) : IHealthCheck
     }
 }
 
-/// <summary>Something accepts TCP connections on the port (epmd).</summary>
-internal sealed class TcpHealthCheck(int port) : IHealthCheck
+/// <summary>
+/// epmd answers on the port: a NAMES_REQ (length 1, byte 110) gets its own port number back (4 bytes, big-endian) before
+/// the list of nodes. Connecting alone is not enough: until epmd starts, the AppHost itself holds the port (PortAllocator).
+/// </summary>
+internal sealed class EpmdHealthCheck(int port) : IHealthCheck
 {
+    private static readonly byte[] NamesRequest = [0, 1, 110];
+
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var reply = await ProtocolProbe.ExchangeAsync(port, null, cancellationToken);
-        return reply.Error is { } error ? HealthCheckResult.Unhealthy(error) : HealthCheckResult.Healthy();
+        var reply = await ProtocolProbe.ExchangeAsync(port, NamesRequest, cancellationToken);
+        var b = reply.Bytes;
+        return reply.Error is { } error ? HealthCheckResult.Unhealthy(error)
+            : b.Length >= 4 && (b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]) == port ? HealthCheckResult.Healthy()
+            : HealthCheckResult.Unhealthy($"no epmd reply to NAMES_REQ ({b.Length} bytes)");
     }
 }
 
@@ -48,7 +56,7 @@ internal static class ProtocolProbe
     public readonly record struct Reply(byte[] Bytes, string? Error);
 
     /// <summary>Connects to 127.0.0.1:<paramref name="port"/>, sends <paramref name="request"/> and reads the first reply (2 s at most).</summary>
-    public static async Task<Reply> ExchangeAsync(int port, byte[]? request, CancellationToken cancellationToken)
+    public static async Task<Reply> ExchangeAsync(int port, byte[] request, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(2));
@@ -56,10 +64,6 @@ internal static class ProtocolProbe
         {
             using var client = new TcpClient();
             await client.ConnectAsync("127.0.0.1", port, timeout.Token);
-            if (request is null)
-            {
-                return new Reply([], null);
-            }
             var stream = client.GetStream();
             await stream.WriteAsync(request, timeout.Token);
             var buffer = new byte[256];

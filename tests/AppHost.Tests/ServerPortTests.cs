@@ -34,7 +34,9 @@ public sealed class ServerPortTests
         Assert.Equal(ports.Count, ports.Values.Distinct().Count());
         foreach (var (name, port) in ports)
         {
+            // Asking for address reuse, as Go's net.Listen (Aspire's orchestrator) does: still refused.
             using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             var bind = Record.Exception(() => socket.Bind(new IPEndPoint(IPAddress.Loopback, port)));
             Assert.True(bind is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse },
                 $"{name}'s port {port} could be bound by another process before {name} started ({bind?.Message ?? "bound"})");
