@@ -48,7 +48,7 @@ public static class RabbitMQServerResourceExtensions
 
             """);
 
-        var epmdCheck = $"{name}-epmd-tcp";
+        var epmdCheck = $"{name}-epmd-names";
         builder.Services.AddHealthChecks().AddCheck(epmdCheck, new EpmdHealthCheck(epmdPort));
         var epmd = builder.AddExecutable($"{name}-epmd", epmdCommand, data,
                 "-port", epmdPort.ToString(CultureInfo.InvariantCulture), "-address", "127.0.0.1")

@@ -38,8 +38,9 @@ public sealed class JobLimitExceededException(string limit, TimeSpan retryAfter)
 /// id) and gateways with HTTP requests waiting (<c>w:</c> + the gateway's waiter id). Every change is one Lua script call
 /// that refuses to touch a terminal record and, in the same step, reads the followers when the status moved: the state is
 /// pushed to those connections through SignalR's Redis backplane (<see cref="JobPush"/>), and a final state is published
-/// to the waiting gateways' channels (the states before it are of no use to a waiting HTTP request). Following a job and reading it are one step too (<see cref="FollowAsync"/>), so each state after
-/// the one a follower read reaches it exactly once, whichever replica stores it.
+/// to the waiting gateways' channels (the states before it are of no use to a waiting HTTP request). Following a job and
+/// reading it are one step too (<see cref="FollowAsync"/>), so each state after the one a follower read reaches it
+/// exactly once, whichever replica stores it.
 /// The push to hub connections happens after the script, from the process that ran it; a final state is therefore
 /// entered as owed in the same script (<see cref="RedisKeys.PushesOwed"/>) and paid once pushed, so a process killed in
 /// between (a worker's <c>kill -9</c> after storing its batch) leaves it for <see cref="PushOwedAsync"/> instead of losing it.
